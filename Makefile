@@ -1,0 +1,47 @@
+# Makefile — the index of Qala's commands. .ci/run calls these targets.
+GO        ?= go
+STATICCHECK_VERSION ?= v0.7.0
+FUZZTIME  ?= 10s
+BIN       ?= bin
+
+.PHONY: all build run demo test race vet staticcheck fuzz-smoke check bench bench-short conformance clean
+
+all: build
+
+build: ## build bin/qala and bin/qala-bench
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/qala ./cmd/qala
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/qala-bench ./cmd/qala-bench
+
+run: ## run the server with the Astana demo city on the embedded store
+	$(GO) run ./cmd/qala serve --demo
+
+test: ## the README's test command: every unit, HTTP black-box, store contract and kill -9 test
+	$(GO) test ./...
+
+race: ## the packages with concurrency, under the race detector
+	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+staticcheck:
+	@command -v staticcheck >/dev/null 2>&1 || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+fuzz-smoke: ## run every fuzz target for FUZZTIME
+	./.ci/fuzz-smoke.sh $(FUZZTIME)
+
+check: test vet staticcheck race fuzz-smoke
+
+bench: build ## the load tool's full suite (1M entities): figures for BENCHMARKS.md
+	$(BIN)/qala-bench suite -qala $(BIN)/qala
+
+bench-short: build
+	$(BIN)/qala-bench suite -qala $(BIN)/qala -short
+
+conformance: build ## ETSI suite areas of the core issue (see ../shared/conformance/README.md)
+	./.ci/conformance.sh
+
+clean:
+	rm -rf $(BIN) qala-data

@@ -1,0 +1,282 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/qala-city/qala/internal/problem"
+	"github.com/qala-city/qala/internal/store"
+)
+
+// handlerFunc is the shape of every operation: it reads the call and returns a
+// response or an error. Errors are rendered as ProblemDetails by ServeHTTP and
+// nowhere else.
+type handlerFunc func(c *call) (*response, error)
+
+// call is one request on its way through a handler.
+type call struct {
+	r      *http.Request
+	api    *API
+	route  *route
+	params map[string]string
+	query  url.Values
+	tenant string
+}
+
+// response is what a handler returns. body is encoded as JSON unless it is
+// []byte; a nil body sends no content.
+type response struct {
+	status      int
+	header      http.Header
+	body        any
+	contentType string
+}
+
+func (r *response) setHeader(k, v string) {
+	if r.header == nil {
+		r.header = make(http.Header)
+	}
+	r.header.Set(k, v)
+}
+
+const tenantHeader = "NGSILD-Tenant"
+
+// ServeHTTP routes the request, runs its handler and renders the result.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	routeName := "unmatched"
+	status := 0
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic in handler", "route", routeName, "panic", v, "stack", string(debug.Stack()))
+			status = a.writeError(w, r, problem.New(problem.InternalError, "internal error"), nil)
+		}
+		a.metrics.observe(routeName, r.Method, status, time.Since(start))
+	}()
+	if a.cors(w, r) {
+		status = http.StatusNoContent
+		return
+	}
+	ro, params, allowed, err := a.router.match(r)
+	if err != nil {
+		status = a.writeError(w, r, err, allowed)
+		return
+	}
+	routeName = ro.name
+	c := &call{r: r, api: a, route: ro, params: params}
+	resp, err := a.prepare(c)
+	if err == nil {
+		resp, err = ro.handler(c)
+	}
+	if err != nil {
+		status = a.writeError(w, r, err, nil)
+		return
+	}
+	status = a.writeResponse(w, r, c, resp)
+}
+
+// prepare checks what every operation shares: query parameters, tenant.
+func (a *API) prepare(c *call) (*response, error) {
+	q, err := url.ParseQuery(c.r.URL.RawQuery)
+	if err != nil {
+		return nil, problem.Invalid("malformed query string: %v", err)
+	}
+	for k := range q {
+		if !contains(c.route.params, k) {
+			return nil, problem.Invalid("unknown query parameter %q for %s %s", k, c.route.method, c.route.pattern)
+		}
+	}
+	c.query = q
+	c.tenant = c.r.Header.Get(tenantHeader)
+	if c.tenant != "" {
+		if err := validTenant(c.tenant); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func validTenant(t string) error {
+	if len(t) > 256 {
+		return problem.BadData("NGSILD-Tenant is longer than 256 characters")
+	}
+	for _, r := range t {
+		if r < 0x21 || r > 0x7e || strings.ContainsRune(`"<>\^{|}`+"`", r) {
+			return problem.BadData("NGSILD-Tenant %q holds a character that is not allowed", t)
+		}
+	}
+	return nil
+}
+
+// readTenant fails with NonexistentTenant when the call names a tenant that
+// has never been written to.
+func (c *call) readTenant() error {
+	if c.tenant == store.DefaultTenant || c.api.store.HasTenant(c.r.Context(), c.tenant) {
+		return nil
+	}
+	return problem.New(problem.NonexistentTenant, "tenant %q does not exist", c.tenant)
+}
+
+func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, resp *response) int {
+	h := w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	if c.tenant != "" {
+		h.Set(tenantHeader, c.tenant)
+	}
+	status := resp.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if resp.body == nil {
+		w.WriteHeader(status)
+		return status
+	}
+	var b []byte
+	switch x := resp.body.(type) {
+	case []byte:
+		b = x
+	default:
+		var err error
+		b, err = json.Marshal(x)
+		if err != nil {
+			a.log.Error("encoding response", "err", err)
+			return a.writeError(w, r, problem.New(problem.InternalError, "encoding the response failed"), nil)
+		}
+	}
+	ct := resp.contentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b)
+	}
+	return status
+}
+
+// problemBody is the ProblemDetails (RFC 7807) body of an error response.
+type problemBody struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// writeError renders err as ProblemDetails. Errors that are not problems are
+// logged and rendered as InternalError without their text.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allowed []string) int {
+	pe := problem.As(err)
+	if pe == nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.Is(err, store.ErrNoTenant):
+			pe = problem.New(problem.NonexistentTenant, "tenant %q does not exist", r.Header.Get(tenantHeader))
+		case errors.Is(err, store.ErrNotFound):
+			pe = problem.NotFound("entity not found")
+		case errors.Is(err, store.ErrClosed):
+			pe = problem.New(problem.ServiceUnavailable, "the server is shutting down")
+		case errors.As(err, &mbe):
+			pe = problem.New(problem.PayloadTooLarge, "request body exceeds %d bytes", mbe.Limit)
+		default:
+			a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			pe = problem.New(problem.InternalError, "internal error")
+		}
+	}
+	status := pe.HTTPStatus()
+	title := pe.Title
+	if title == "" {
+		title = titles[pe.Type]
+	}
+	body, _ := json.Marshal(problemBody{Type: problem.BaseURI + string(pe.Type), Title: title, Status: status, Detail: pe.Detail})
+	h := w.Header()
+	if len(allowed) > 0 {
+		h.Set("Allow", strings.Join(allowed, ", "))
+	}
+	if t := r.Header.Get(tenantHeader); t != "" && validTenant(t) == nil {
+		h.Set(tenantHeader, t)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	if status >= 500 {
+		a.log.Warn("server error", "method", r.Method, "path", r.URL.Path, "type", pe.Type, "detail", pe.Detail)
+	} else {
+		a.log.Debug("client error", "method", r.Method, "path", r.URL.Path, "type", pe.Type, "detail", pe.Detail)
+	}
+	return status
+}
+
+var titles = map[problem.Type]string{
+	problem.InvalidRequest:        "Invalid request",
+	problem.BadRequestData:        "Bad request data",
+	problem.AlreadyExists:         "Already exists",
+	problem.OperationNotSupported: "Operation not supported",
+	problem.ResourceNotFound:      "Resource not found",
+	problem.InternalError:         "Internal error",
+	problem.TooComplexQuery:       "Too complex query",
+	problem.TooManyResults:        "Too many results",
+	problem.LdContextNotAvailable: "LD context not available",
+	problem.NoMultiTenantSupport:  "No multi-tenant support",
+	problem.NonexistentTenant:     "Nonexistent tenant",
+	problem.Conflict:              "Conflict",
+	problem.NotAcceptable:         "Not acceptable",
+	problem.UnsupportedMediaType:  "Unsupported media type",
+	problem.MethodNotAllowed:      "Method not allowed",
+	problem.PayloadTooLarge:       "Payload too large",
+	problem.ServiceUnavailable:    "Service unavailable",
+}
+
+// readJSON reads the request body (bounded by the configured limit) and
+// decodes it into any JSON value.
+func (c *call) readJSON() (any, error) {
+	body := http.MaxBytesReader(nil, c.r.Body, c.api.cfg.MaxBody)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, problem.New(problem.PayloadTooLarge, "request body exceeds %d bytes", mbe.Limit)
+		}
+		return nil, problem.Invalid("reading the request body: %v", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, problem.Invalid("the request body is empty")
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, problem.Invalid("the request body is not valid JSON: %s", jsonErr(err))
+	}
+	return v, nil
+}
+
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
+	return err.Error()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,33 @@
+package api_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/qala-city/qala/internal/api"
+	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/store/embedded"
+)
+
+// newTestServer starts the API in-process on 127.0.0.1 over a fresh embedded
+// store, as a client sees it.
+func newTestServer(t testing.TB) *httptest.Server {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := embedded.Open(embedded.Options{Dir: dir + "/store", NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	res, err := jsonld.New(jsonld.Config{Dir: dir + "/contexts", AllowPrivate: true, BaseURL: "http://" + srv.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = api.New(api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100}, st, res, nil, nil)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return srv
+}

@@ -1,0 +1,39 @@
+package api
+
+// Query parameters shared by the operations that render entities.
+var renderParams = []string{"attrs", "pick", "omit", "options", "format", "lang", "datasetId", "geometryProperty", "local"}
+
+// routes is the one route table of the NGSI-LD API. Every operation Qala
+// serves is here; TestRouteTable checks it against the list of NGSI-LD
+// operations the product implements.
+func (a *API) routes() []*route {
+	const v1 = "/ngsi-ld/v1"
+	return []*route{
+		// Entities (clauses 5.6, 5.7; 6.4, 6.5)
+		{method: "POST", pattern: v1 + "/entities", params: []string{"local"}, handler: a.createEntity},
+		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset"}, renderParams...), handler: a.queryEntities},
+		{method: "GET", pattern: v1 + "/entities/{entityId}", params: append([]string{"type"}, renderParams...), handler: a.retrieveEntity},
+		{method: "DELETE", pattern: v1 + "/entities/{entityId}", params: []string{"type", "local"}, handler: a.deleteEntity},
+		{method: "PATCH", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "observedAt", "lang"}, handler: a.mergeEntity},
+		{method: "PUT", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "lang"}, handler: a.replaceEntity},
+		// Attributes (clause 5.6.2–5.6.5, 6.6, 6.7)
+		{method: "POST", pattern: v1 + "/entities/{entityId}/attrs", params: []string{"options", "format", "local"}, handler: a.appendAttrs},
+		{method: "PATCH", pattern: v1 + "/entities/{entityId}/attrs", params: []string{"options", "format", "local"}, handler: a.updateAttrs},
+		{method: "PATCH", pattern: v1 + "/entities/{entityId}/attrs/{attrId}", params: []string{"local", "lang"}, handler: a.partialAttrUpdate},
+		{method: "PUT", pattern: v1 + "/entities/{entityId}/attrs/{attrId}", params: []string{"local", "lang"}, handler: a.replaceAttr},
+		{method: "DELETE", pattern: v1 + "/entities/{entityId}/attrs/{attrId}", params: []string{"datasetId", "deleteAll", "local", "lang"}, handler: a.deleteAttr},
+		// Batch operations (clause 5.6.7–5.6.10, 5.6.18; 6.14–6.18)
+		{method: "POST", pattern: v1 + "/entityOperations/create", params: []string{"local"}, handler: a.batchCreate},
+		{method: "POST", pattern: v1 + "/entityOperations/upsert", params: []string{"options", "local"}, handler: a.batchUpsert},
+		{method: "POST", pattern: v1 + "/entityOperations/update", params: []string{"options", "local"}, handler: a.batchUpdate},
+		{method: "POST", pattern: v1 + "/entityOperations/delete", params: []string{"local"}, handler: a.batchDelete},
+		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
+		// @context management (clause 5.13; 6.30, 6.31)
+		{method: "POST", pattern: v1 + "/jsonldContexts", handler: a.addContext},
+		{method: "GET", pattern: v1 + "/jsonldContexts", params: []string{"details", "kind"}, handler: a.listContexts},
+		{method: "GET", pattern: v1 + "/jsonldContexts/{contextId}", params: []string{"details"}, handler: a.getContext},
+		{method: "DELETE", pattern: v1 + "/jsonldContexts/{contextId}", params: []string{"reload"}, handler: a.deleteContext},
+		// Source identity (clause 5.15 of v1.8; 6.32)
+		{method: "GET", pattern: v1 + "/info/sourceIdentity", handler: a.sourceIdentity},
+	}
+}

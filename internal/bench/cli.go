@@ -1,0 +1,237 @@
+// Package bench is the load tool of Qala (the qala-bench command): a baseline
+// server that anchors the figures, closed-loop HTTP load shapes against any
+// NGSI-LD broker on this machine, and a suite that runs everything against
+// the qala binary in one go and prints a Markdown table for BENCHMARKS.md.
+//
+// Every address the tool binds or targets is a loopback address, and every
+// loop it runs is bounded both in count and in time.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const usage = `qala-bench measures Qala against a plain Go net/http anchor, on this machine.
+
+Usage:
+  qala-bench baseline [-listen 127.0.0.1:0]
+      Serve the baseline: a net/http server that only decodes JSON bodies
+      (POST entities → 201, PATCH attrs → 204, upsert → 204), answers canned
+      entities to GETs, and a trivial GET /health and /trivial. Runs until
+      interrupted.
+
+  qala-bench run -url http://127.0.0.1:1026 -shape SHAPE [-c 64] [-d 10s] [-n N] ...
+      Load one server with one shape and print the figures.
+      Shapes: create    POST /ngsi-ld/v1/entities, a new ~1 KB entity each
+              retrieve  GET /ngsi-ld/v1/entities/{id}, random prepared ids
+              patch     PATCH /ngsi-ld/v1/entities/{id}/attrs, 3 attributes
+              upsert    POST /ngsi-ld/v1/entityOperations/upsert, -batch new entities
+              query     GET /ngsi-ld/v1/entities?type=AirQualityObserved&limit=-limit
+              health    GET /health
+      retrieve, patch and query first create -entities entities by batch
+      upsert (the prepare phase) unless -prepare=false.
+
+  qala-bench suite -qala PATH [-short] [-json FILE] [-pprof DIR]
+      Start the baseline (in its own process) and PATH as "qala serve" on free ports;
+      measure idle start and memory, run every shape against both, load
+      -load entities (1,000,000; 50,000 with -short) into a fresh Qala,
+      restart it, and print a Markdown table of figures next to the goals.
+
+Run "qala-bench COMMAND -h" for the flags of a command.
+`
+
+// Main runs the qala-bench command with args (without the program name) and
+// returns its exit code: 0 on success, 1 on failure, 2 on bad usage.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "baseline":
+		err = cmdBaseline(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "suite":
+		err = cmdSuite(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "qala-bench: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "qala-bench %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// errUsage marks a command line the flag package rejected (it has already
+// printed why).
+var errUsage = errors.New("bad usage")
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: qala-bench %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("baseline", "baseline [-listen 127.0.0.1:0]", stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on; port 0 picks a free one")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := StartBaseline(*listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "baseline listening on %s\n", b.URL)
+	<-ctx.Done()
+	return b.Close()
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	fs := newFlagSet("run", "run -url URL -shape SHAPE [flags]", stderr)
+	fs.StringVar(&cfg.URL, "url", cfg.URL, "base `URL` of the server (loopback only)")
+	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query or health")
+	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed-loop workers (connections)")
+	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "`duration` of the run")
+	fs.Int64Var(&cfg.MaxRequests, "n", 0, "stop after this many requests (0: only -d bounds the run)")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entities per upsert request (upsert shape and prepare phase)")
+	fs.IntVar(&cfg.Entities, "entities", cfg.Entities, "entities to prepare for retrieve, patch and query")
+	fs.IntVar(&cfg.Limit, "limit", cfg.Limit, "limit of the query shape")
+	fs.BoolVar(&cfg.Prepare, "prepare", cfg.Prepare, "create the entities first; with false they must exist under -run-id")
+	fs.StringVar(&cfg.RunID, "run-id", "", "`id` that makes this run's entity ids unique (default random)")
+	fs.BoolVar(&cfg.LD, "ld", false, "send application/ld+json bodies with the core @context")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
+	fs.DurationVar(&cfg.PrepareTimeout, "prepare-timeout", cfg.PrepareTimeout, "bound of the prepare phase")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "save the server's CPU profile during the run to `file` (needs /debug/pprof on the server)")
+	fs.BoolVar(&cfg.StdClient, "std-client", false, "use net/http's Client instead of the lean built-in one (to cross-check; costs more CPU)")
+	jsonOut := fs.Bool("json", false, "print the result as JSON instead of a line of text")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Shape = Shape(*shape)
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintln(stdout, res.Line())
+	if res.ProfileError != "" {
+		fmt.Fprintln(stderr, res.ProfileError)
+	}
+	return nil
+}
+
+func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("suite", "suite -qala PATH [-short] [flags]", stderr)
+	qala := fs.String("qala", "", "`path` of the qala binary (required)")
+	short := fs.Bool("short", false, "quick variant: 3 s per run, 2,000 prepared, 50,000 loaded entities")
+	d := fs.Duration("d", 0, "`duration` of each run (default 10s; 3s with -short)")
+	c := fs.Int("c", 0, "workers of each run (default 64)")
+	entities := fs.Int("entities", 0, "entities prepared for retrieve, patch and query (default 10000; 2000 with -short)")
+	load := fs.Int("load", 0, "entities of the load test (default 1000000; 50000 with -short)")
+	loadC := fs.Int("load-c", 0, "workers of the load test (default 4)")
+	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load test (default 10m; 2m with -short)")
+	pprofDir := fs.String("pprof", "", "save Qala's CPU profile of each shape to `dir`/qala-SHAPE.pprof (needs /debug/pprof)")
+	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
+	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own (it then shares the tool's CPU and GC)")
+	keep := fs.Bool("keep", false, "keep the data directories and qala.log (their place is logged)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *qala == "" {
+		fmt.Fprintln(stderr, "-qala is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg := DefaultSuiteConfig(*short)
+	cfg.Qala, cfg.Pprof, cfg.Keep, cfg.Log = *qala, *pprofDir, *keep, stderr
+	if !*inProcess {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary for the baseline process: %w", err)
+		}
+		cfg.BaselineBin = self
+	}
+	setPositive(&cfg.Duration, *d)
+	setPositive(&cfg.Concurrency, *c)
+	setPositive(&cfg.Entities, *entities)
+	setPositive(&cfg.Load, *load)
+	setPositive(&cfg.LoadWorkers, *loadC)
+	setPositive(&cfg.LoadTimeout, *loadTimeout)
+	if cfg.Pprof != "" {
+		if err := os.MkdirAll(cfg.Pprof, 0o755); err != nil {
+			return fmt.Errorf("pprof directory: %w", err)
+		}
+	}
+	rep, err := RunSuite(ctx, cfg)
+	if rep != nil {
+		rep.Markdown(stdout)
+		if *jsonFile != "" {
+			data, jerr := json.MarshalIndent(rep, "", "  ")
+			if jerr == nil {
+				jerr = writeFile(*jsonFile, append(data, '\n'))
+			}
+			if jerr != nil {
+				return fmt.Errorf("json report: %w", jerr)
+			}
+		}
+		if err == nil && len(rep.Errors) > 0 {
+			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
+		}
+	}
+	return err
+}
+
+func setPositive[T int | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
+}

@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseStatus(t *testing.T) {
+	f, err := os.Open("testdata/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rss, peak, err := parseStatus(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss != 23456<<10 || peak != 34567<<10 {
+		t.Errorf("rss %d, peak %d; want %d, %d", rss, peak, 23456<<10, 34567<<10)
+	}
+	for _, bad := range []string{"", "VmRSS:\t12 MB\n", "VmRSS: x kB\n", "VmHWM: 5 kB\n"} {
+		if _, _, err := parseStatus(strings.NewReader(bad)); err == nil {
+			t.Errorf("parseStatus(%q): no error", bad)
+		}
+	}
+}
+
+func TestProcMemoryOfSelf(t *testing.T) {
+	rss, _, err := procMemory(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if rss < 1<<20 {
+		t.Errorf("own RSS %d bytes, want at least 1 MiB", rss)
+	}
+}
+
+func FuzzParseStatus(f *testing.F) {
+	b, _ := os.ReadFile("testdata/status")
+	f.Add(string(b))
+	f.Add("VmRSS: 99999999999999999999 kB\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		rss, peak, err := parseStatus(strings.NewReader(s))
+		if err == nil && (rss == 0 || rss > 1<<60 || peak > 1<<60) {
+			t.Fatalf("rss %d, peak %d accepted", rss, peak)
+		}
+	})
+}

@@ -1,0 +1,202 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/qala-city/qala/internal/api"
+	"github.com/qala-city/qala/internal/demo"
+	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/store/embedded"
+)
+
+// Version is set at build time with -ldflags "-X .../server.Version=...".
+var Version = "0.1.0-dev"
+
+// Server is a running Qala.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *embedded.Store
+	api   *api.API
+	http  *http.Server
+	ln    net.Listener
+	sim   *demo.Simulator
+	wg    sync.WaitGroup
+}
+
+// New opens the store and builds the HTTP handler; it does not listen yet.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	st, err := embedded.Open(embedded.Options{Dir: filepath.Join(cfg.Data, "store"), Logger: log, Registerer: reg, NoSync: cfg.NoSync})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	res, err := jsonld.New(jsonld.Config{
+		Dir:          filepath.Join(cfg.Data, "contexts"),
+		AllowPrivate: cfg.ContextPrivate,
+		FetchTimeout: cfg.ContextTimeout,
+		BaseURL:      "http://" + ln.Addr().String(),
+	})
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("context resolver: %w", err)
+	}
+	var origins []string
+	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	a := api.New(api.Config{
+		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit,
+		CORSOrigins: origins, Version: Version,
+	}, st, res, log, reg)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", Version)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	mux.Handle("/", a)
+	// The NGSI-LD API sees its paths as sent: ServeMux would redirect paths
+	// it cleans ("//", escaped ids with "/"), which the API answers itself.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/ngsi-ld/") {
+			a.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+
+	s := &Server{cfg: cfg, log: log, store: st, api: a, ln: ln}
+	s.http = &http.Server{
+		Handler:           root,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.Demo {
+		if err := s.loadDemo(res); err != nil {
+			s.closeAll()
+			return nil, fmt.Errorf("demo city: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Handler returns the HTTP handler (for in-process tests).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Run serves until ctx is cancelled, then stops accepting, drains in-flight
+// requests (up to the shutdown timeout), flushes and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	simCtx, stopSim := context.WithCancel(context.Background())
+	defer stopSim()
+	if s.sim != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.sim.Run(simCtx)
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("qala serving", "listen", s.Addr(), "version", Version, "data", s.cfg.Data)
+	select {
+	case err := <-errc:
+		s.closeAll()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	stopSim()
+	s.wg.Wait()
+	if cerr := s.store.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) closeAll() {
+	s.ln.Close()
+	s.store.Close()
+}
+
+// NewLogger returns the logger the configuration asks for.
+func NewLogger(cfg Config) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json")
+}
+
+// loadDemo writes the Astana demo city through the write path and prepares
+// its simulator.
+func (s *Server) loadDemo(res *jsonld.Resolver) error {
+	city, err := demo.New(s.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	w := &demoWriter{store: s.store, resolver: res}
+	start := time.Now()
+	n, err := demo.Load(context.Background(), w, "", city, start)
+	if err != nil {
+		return err
+	}
+	s.log.Info("demo city loaded: Astana (map data © OpenStreetMap contributors, ODbL)", "entities", n, "took", time.Since(start).Round(time.Millisecond))
+	s.sim = &demo.Simulator{City: city, Writer: w, Interval: s.cfg.SimInterval, Logger: s.log}
+	return nil
+}

@@ -1,0 +1,162 @@
+package embedded
+
+import (
+	"encoding/json"
+	"math"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/qala-city/qala/internal/ngsild"
+)
+
+func TestCodecRoundTrip(t *testing.T) {
+	syms := newSymbols()
+	enc := encoder{syms: syms}
+	times := []time.Time{
+		{},
+		time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 7, time.FixedZone("X", -3600)),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	values := []any{nil, true, false, 0.0, 1.0, -1.0, 0.5, math.MaxFloat64, -math.SmallestNonzeroFloat64,
+		float64(1 << 53), float64(-(1 << 53)), float64(1<<53 + 2), math.Copysign(0, -1), "", "ä€𝄞",
+		[]any{}, map[string]any{}, []any{1.0, []any{"x", map[string]any{"k": nil}}},
+		map[string]any{"type": "Point", "coordinates": []any{71.4, 51.1}}}
+	for i, ts := range times {
+		e := &ngsild.Entity{ID: "urn:x", Types: []string{"https://t/A"}, CreatedAt: ts, ModifiedAt: ts, DeletedAt: ts,
+			Attrs: map[string][]*ngsild.Attr{}}
+		for j, v := range values {
+			e.Attrs["https://a/"+string(rune('a'+j))] = []*ngsild.Attr{{Type: ngsild.JsonProperty, Value: v, ObservedAt: ts}}
+		}
+		data, err := enc.encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeEntity(syms, e.ID, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(e, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("times[%d] (-want +got):\n%s", i, d)
+		}
+		neg := got.Attrs["https://a/"+string(rune('a'+12))][0].Value.(float64)
+		if !math.Signbit(neg) {
+			t.Errorf("-0 lost its sign")
+		}
+	}
+}
+
+func TestCodecOtherGoTypes(t *testing.T) {
+	syms := newSymbols()
+	enc := encoder{syms: syms}
+	e := &ngsild.Entity{ID: "urn:x", Types: []string{"https://t/A"}, Attrs: map[string][]*ngsild.Attr{
+		"https://a/n": {{Type: ngsild.Property, Value: json.Number("12.50")}},
+		"https://a/m": {{Type: ngsild.Property, Value: map[string]int{"a": 1}}},
+	}}
+	data, err := enc.encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeEntity(syms, e.ID, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got.Attrs["https://a/n"][0].Value; v != 12.5 {
+		t.Errorf("json.Number decoded as %#v, want 12.5", v)
+	}
+	if d := cmp.Diff(map[string]any{"a": 1.0}, got.Attrs["https://a/m"][0].Value); d != "" {
+		t.Errorf("map[string]int (-want +got):\n%s", d)
+	}
+	e.Attrs["https://a/bad"] = []*ngsild.Attr{{Type: ngsild.Property, Value: make(chan int)}}
+	if _, err := enc.encode(e); err == nil {
+		t.Error("encoding a channel value did not fail")
+	}
+}
+
+// FuzzDecode checks that no byte string makes the decoder panic or allocate
+// without bound (the bytes come from disk, which may be damaged).
+func FuzzDecode(f *testing.F) {
+	syms := newSymbols()
+	enc := encoder{syms: syms}
+	for _, i := range []int{0, 1, 7} {
+		data, err := enc.encode(sampleEntity(i))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte{codecVersion, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 7, 0x80, 0x80, 0x80, 0x80, 0x10})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := decodeEntity(syms, "urn:f", data)
+		if err != nil {
+			return
+		}
+		// What decodes must encode and decode to the same entity.
+		enc := encoder{syms: syms}
+		again, err := enc.encode(e)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		e2, err := decodeEntity(syms, "urn:f", again)
+		if err != nil {
+			t.Fatalf("decode of re-encoded: %v", err)
+		}
+		if d := cmp.Diff(e, e2, cmpopts.EquateEmpty(), cmpopts.EquateNaNs()); d != "" {
+			t.Fatalf("re-encoded entity differs:\n%s", d)
+		}
+	})
+}
+
+func TestLiteralPrefix(t *testing.T) {
+	for re, want := range map[string]string{
+		`^urn:ngsi-ld:Streetlight:`:   "urn:ngsi-ld:Streetlight:",
+		`^urn:ngsi-ld:Sensor:[0-2]1$`: "urn:ngsi-ld:Sensor:",
+		`^urn:a$`:                     "urn:a",
+		`urn:ngsi-ld:`:                "",
+		`(?i)^urn`:                    "",
+		`^a|b`:                        "",
+		`^(urn:a|urn:b)`:              "",
+		`.*`:                          "",
+		`^urn:ngsi-ld:Sensor:.*:x`:    "urn:ngsi-ld:Sensor:",
+		`(?m)^urn:`:                   "",
+	} {
+		if got := literalPrefix(mustRegexp(t, re)); got != want {
+			t.Errorf("literalPrefix(%q) = %q, want %q", re, got, want)
+		}
+	}
+}
+
+func TestBBox(t *testing.T) {
+	poly := map[string]any{"type": "Polygon", "coordinates": []any{[]any{
+		[]any{1.0, 2.0}, []any{3.0, -1.0}, []any{0.5, 5.0}, []any{1.0, 2.0}}}}
+	lo, hi, ok := bbox(poly)
+	if !ok || lo != [2]float64{0.5, -1} || hi != [2]float64{3, 5} {
+		t.Errorf("bbox(polygon) = %v %v %v", lo, hi, ok)
+	}
+	coll := map[string]any{"type": "GeometryCollection", "geometries": []any{
+		map[string]any{"type": "Point", "coordinates": []any{10.0, 10.0}}, poly}}
+	lo, hi, ok = bbox(coll)
+	if !ok || lo != [2]float64{0.5, -1} || hi != [2]float64{10, 10} {
+		t.Errorf("bbox(collection) = %v %v %v", lo, hi, ok)
+	}
+	for _, bad := range []any{nil, "x", map[string]any{"coordinates": "x"}, map[string]any{"coordinates": []any{"a", 1.0}}} {
+		if _, _, ok := bbox(bad); ok {
+			t.Errorf("bbox(%v) found a box", bad)
+		}
+	}
+}
+
+func mustRegexp(t *testing.T, s string) *regexp.Regexp {
+	t.Helper()
+	re, err := regexp.Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return re
+}

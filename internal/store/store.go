@@ -1,0 +1,138 @@
+// Package store defines the contract between Qala's API and the places entities
+// live: the embedded store (in-memory indexes over a pebble log, package
+// store/embedded) and, later, PostgreSQL. Package store/storetest holds the one
+// behaviour suite every implementation runs.
+package store
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/qala-city/qala/internal/ngsild"
+)
+
+// DefaultTenant is the tenant of requests without an NGSILD-Tenant header. It
+// always exists.
+const DefaultTenant = ""
+
+// Errors returned by stores. Per-change errors returned by Change.Apply are
+// passed through unchanged.
+var (
+	// ErrNotFound: no entity with that id in that tenant.
+	ErrNotFound = errors.New("store: entity not found")
+	// ErrNoTenant: the tenant has never been written to.
+	ErrNoTenant = errors.New("store: tenant does not exist")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Operation names the NGSI-LD operation that caused a change.
+type Operation string
+
+// The operations that reach the write path.
+const (
+	OpCreate      Operation = "create"      // POST /entities, batch create
+	OpReplace     Operation = "replace"     // PUT /entities/{id}, upsert?options=replace
+	OpMerge       Operation = "merge"       // PATCH /entities/{id}, batch merge
+	OpUpdate      Operation = "update"      // PATCH .../attrs, batch update, upsert?options=update
+	OpAppend      Operation = "append"      // POST .../attrs
+	OpDeleteAttrs Operation = "deleteAttrs" // DELETE .../attrs/{attr}
+	OpDelete      Operation = "delete"      // DELETE /entities/{id}, batch delete
+)
+
+// Change asks Write to change one entity.
+type Change struct {
+	ID string
+	Op Operation
+	// Apply computes the entity's new state from its current one (nil when the
+	// entity does not exist). It is called once, with the entity locked against
+	// other writers, and must not keep or modify before (work on a Clone).
+	// Three things might happen:
+	//   - it returns an error: this change is rejected, nothing of it is written,
+	//     and the error is reported for this change alone;
+	//   - it returns after == nil: the entity is deleted (touched is ignored);
+	//   - it returns after != nil: after is stored as the entity's state. When
+	//     after == before (the same pointer) nothing is written and no event is
+	//     emitted (a no-op, e.g. noOverwrite on existing attributes).
+	// touched names the expanded attributes the change affected, for the event.
+	Apply func(before *ngsild.Entity) (after *ngsild.Entity, touched []string, err error)
+}
+
+// Event is the one change event the write path emits per changed entity.
+type Event struct {
+	Tenant string
+	Op     Operation
+	Before *ngsild.Entity // nil when the entity was created
+	After  *ngsild.Entity // nil when the entity was deleted
+	Attrs  []string       // expanded attribute names the change touched
+	Time   time.Time
+	Seq    uint64 // store-wide, increasing in commit order
+}
+
+// Query selects entities of one tenant. Conditions are ANDed; an empty
+// condition selects everything.
+type Query struct {
+	IDs       []string       // the entity id is one of these
+	IDPattern *regexp.Regexp // the entity id matches
+	Types     []string       // the entity has at least one of these expanded types
+	Attrs     []string       // the entity has at least one of these expanded attributes
+	// Filter, when set, is evaluated on each candidate the indexes leave.
+	Filter func(*ngsild.Entity) bool
+
+	Offset int
+	Limit  int  // at most this many entities are returned; 0 returns none
+	Count  bool // fill Result.Count with the number of matches
+}
+
+// Result is the answer to a Query.
+type Result struct {
+	Entities []*ngsild.Entity // in ascending id order, after Offset, at most Limit
+	Count    int              // total matches, when Query.Count was set
+}
+
+// Store keeps the current state of every tenant's entities.
+//
+// Entities handed out are immutable snapshots: they may be shared between
+// goroutines and must never be modified (modify a Clone).
+//
+// Implementations are safe for concurrent use.
+type Store interface {
+	// Write applies changes to one tenant, creating the tenant on its first
+	// successful change. The changes are applied in order (a later change to
+	// the same id sees the earlier one's result) and made durable as one group:
+	// when Write returns, every change reported successful survives a crash
+	// (kill -9) and is visible to readers, and one Event per changed entity has
+	// been handed to the subscribers, in commit order.
+	//
+	// errs has one entry per change: nil when it was applied (or was a no-op),
+	// else the error from Apply. err is non-nil only when the whole group
+	// failed (I/O error, closed store, cancelled context); then nothing of the
+	// group was applied.
+	Write(ctx context.Context, tenant string, changes []Change) (errs []error, err error)
+
+	// Get returns the entity with that id, ErrNotFound, or ErrNoTenant.
+	Get(ctx context.Context, tenant, id string) (*ngsild.Entity, error)
+
+	// Query returns the entities of a tenant that match q, in ascending id
+	// order, or ErrNoTenant.
+	Query(ctx context.Context, tenant string, q Query) (Result, error)
+
+	// Tenants lists the tenants that exist, DefaultTenant included.
+	Tenants(ctx context.Context) ([]string, error)
+
+	// HasTenant reports whether the tenant exists.
+	HasTenant(ctx context.Context, tenant string) bool
+
+	// Count returns the number of entities of each tenant.
+	Count(ctx context.Context) map[string]int
+
+	// Subscribe registers fn to receive the events of every committed group,
+	// in commit order, synchronously from the write path (fn must be quick and
+	// must not call Write). The returned function unregisters fn.
+	Subscribe(fn func([]Event)) (cancel func())
+
+	// Close flushes and closes the store. Calls after Close return ErrClosed.
+	Close() error
+}
