@@ -104,8 +104,8 @@ func (a *API) updateAttrs(c *call) (*response, error) {
 // attrBody reads the body of an operation on one attribute: the attribute's
 // value object (or array of instances), and returns the attribute's expanded
 // name and the parsed instances.
-func (c *call) attrBody(opt ngsild.ParseOptions) (string, []*ngsild.Attr, error) {
-	doc, ctx, err := c.readObject(false)
+func (c *call) attrBody(mergePatch bool, opt ngsild.ParseOptions) (string, []*ngsild.Attr, error) {
+	doc, ctx, err := c.readObject(mergePatch)
 	if err != nil {
 		return "", nil, err
 	}
@@ -128,7 +128,7 @@ func (a *API) partialAttrUpdate(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, attrs, err := c.attrBody(ngsild.ParseOptions{AllowNull: true, Partial: true})
+	name, attrs, err := c.attrBody(true, ngsild.ParseOptions{AllowNull: true, Partial: true})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (a *API) replaceAttr(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, attrs, err := c.attrBody(ngsild.ParseOptions{})
+	name, attrs, err := c.attrBody(false, ngsild.ParseOptions{})
 	if err != nil {
 		return nil, err
 	}

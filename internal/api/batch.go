@@ -47,6 +47,11 @@ func (c *call) readBatch(res *batchResult) ([]batchItem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mt == mtLD {
+		if u, err := jsonld.ParseLink(c.r.Header.Get("Link")); err == nil && u != "" {
+			return nil, problem.BadData("a context Link header must not be sent with Content-Type application/ld+json; put the @context in each entity")
+		}
+	}
 	v, err := c.readJSON()
 	if err != nil {
 		return nil, err

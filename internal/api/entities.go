@@ -123,6 +123,7 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 		o.IncludeContext = contextValue(ctx)
 	}
 	if mt == mtGeo {
+		o.IncludeContext = geoContextValue(ctx)
 		gp, err := c.geometryProperty(ctx)
 		if err != nil {
 			return nil, err

@@ -41,9 +41,15 @@ type response struct {
 	contentType string
 }
 
+// setHeader sets a response header. NGSILD-* names keep the spelling of the
+// spec rather than Go's canonical form (clients must not care, some do).
 func (r *response) setHeader(k, v string) {
 	if r.header == nil {
 		r.header = make(http.Header)
+	}
+	if strings.HasPrefix(k, "NGSILD-") {
+		r.header[k] = []string{v}
+		return
 	}
 	r.header.Set(k, v)
 }
@@ -132,7 +138,7 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 		h[k] = v
 	}
 	if c.tenant != "" {
-		h.Set(tenantHeader, c.tenant)
+		h[tenantHeader] = []string{c.tenant}
 	}
 	status := resp.status
 	if status == 0 {
@@ -206,7 +212,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allo
 		h.Set("Allow", strings.Join(allowed, ", "))
 	}
 	if t := r.Header.Get(tenantHeader); t != "" && validTenant(t) == nil {
-		h.Set(tenantHeader, t)
+		h[tenantHeader] = []string{t}
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -144,3 +144,14 @@ func contextValue(ctx *jsonld.Context) any {
 	}
 	return ctx.LinkURL()
 }
+
+// geoContextValue is the value of "@context" in a GeoJSON response: always an
+// array (the ETSI expectations of clause 6.3.15 show it so).
+func geoContextValue(ctx *jsonld.Context) any {
+	switch v := contextValue(ctx).(type) {
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}

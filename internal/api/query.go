@@ -90,7 +90,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
 	if mt == mtGeo {
-		o.IncludeContext = contextValue(ctx)
+		o.IncludeContext = nil
 		gp, err := c.geometryProperty(ctx)
 		if err != nil {
 			return nil, err

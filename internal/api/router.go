@@ -44,23 +44,14 @@ func newRouter(routes []*route) *router {
 func (rt *router) match(r *http.Request) (*route, map[string]string, []string, error) {
 	path := r.URL.EscapedPath()
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	// An empty entity id ("/entities/" with PUT, PATCH or DELETE, or
-	// "/entities//attrs/x") is a bad request, not a missing resource.
-	for _, ro := range rt.routes {
-		if ro.method != r.Method || len(ro.segs) != len(segs) {
-			continue
-		}
-		if p, ok := matchSegsEmpty(ro.segs, segs); ok {
-			return nil, nil, nil, problem.BadData("the %s in the path is empty", p)
-		}
-	}
-	// Otherwise a trailing slash is tolerated: /entities/ is /entities.
+	// A trailing slash is tolerated: /entities/ is /entities.
+	trimmed := segs
 	if len(segs) > 1 && segs[len(segs)-1] == "" {
-		segs = segs[:len(segs)-1]
+		trimmed = segs[:len(segs)-1]
 	}
 	var allowed []string
 	for _, ro := range rt.routes {
-		params, ok := matchSegs(ro.segs, segs)
+		params, ok := matchSegs(ro.segs, trimmed)
 		if !ok {
 			continue
 		}
@@ -69,6 +60,15 @@ func (rt *router) match(r *http.Request) (*route, map[string]string, []string, e
 			continue
 		}
 		return ro, params, nil, nil
+	}
+	// An empty entity id ("/entities/" with PUT or PATCH, "/entities//attrs/x")
+	// is a bad request rather than a missing resource.
+	for _, ro := range rt.routes {
+		if ro.method == r.Method && len(ro.segs) == len(segs) {
+			if p, ok := matchSegsEmpty(ro.segs, segs); ok {
+				return nil, nil, nil, problem.BadData("the %s in the path is empty", p)
+			}
+		}
 	}
 	if len(allowed) > 0 {
 		return nil, nil, allowed, &problem.Error{Type: problem.MethodNotAllowed,

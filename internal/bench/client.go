@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -86,9 +85,8 @@ func (c *conn) dial() error {
 
 // answer is what a request got back.
 type answer struct {
-	status int         // 0 if there was no answer
-	sample string      // for a failure: what went wrong, with the start of the body
-	header http.Header // headers of the answer, if any
+	status int    // 0 if there was no answer
+	sample string // for a failure: what went wrong, with the start of the body
 }
 
 // do sends one request and reads the whole answer. ok decides whether the
@@ -127,7 +125,7 @@ func (c *conn) do(method, path, ctype string, body []byte, ok func(int) bool) an
 		c.close()
 		return answer{sample: fmt.Sprintf("%s %s: %v", method, path, err)}
 	}
-	a := answer{status: resp.StatusCode, header: resp.Header}
+	a := answer{status: resp.StatusCode}
 	if !ok(resp.StatusCode) {
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		a.sample = fmt.Sprintf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(head)))
@@ -143,15 +141,4 @@ func (c *conn) do(method, path, ctype string, body []byte, ok func(int) bool) an
 		c.close()
 	}
 	return a
-}
-
-// watch aborts the connections when ctx is done, so that an interrupted run
-// does not wait for its in-flight requests to time out. The returned function
-// stops watching.
-func watch(ctx context.Context, conns []*conn) func() bool {
-	return context.AfterFunc(ctx, func() {
-		for _, c := range conns {
-			c.abort()
-		}
-	})
 }

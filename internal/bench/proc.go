@@ -203,7 +203,7 @@ func Count(ctx context.Context, base string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := plainClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
@@ -222,6 +222,8 @@ func Count(ctx context.Context, base string) (int64, error) {
 	}
 	return n, nil
 }
+
+var errNoCount = errors.New("no NGSILD-Results-Count header")
 
 // writeFile writes data to name, creating or truncating it.
 func writeFile(name string, data []byte) error {

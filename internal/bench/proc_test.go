@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -46,4 +49,27 @@ func FuzzParseStatus(f *testing.F) {
 			t.Fatalf("rss %d, peak %d accepted", rss, peak)
 		}
 	})
+}
+
+func TestCount(t *testing.T) {
+	b := startBaseline(t)
+	if n, err := Count(context.Background(), b.URL); err != nil || n != 0 {
+		t.Errorf("Count of the baseline = %d, %v; want 0, nil", n, err)
+	}
+	for _, tc := range []struct{ header, want string }{
+		{"", "no NGSILD-Results-Count"},
+		{"-3", "not a count"},
+		{"12x", "not a count"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.header != "" {
+				w.Header().Set("NGSILD-Results-Count", tc.header)
+			}
+		}))
+		_, err := Count(context.Background(), srv.URL)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("header %q: error %v, want %q", tc.header, err, tc.want)
+		}
+	}
 }

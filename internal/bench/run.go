@@ -169,6 +169,10 @@ func NewClient(concurrency int, timeout time.Duration) *http.Client {
 	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
+// plainClient serves the tool's one-off requests (count, profile): no proxy,
+// ever, and no overall timeout (callers bound each request with a context).
+var plainClient = &http.Client{Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
+
 // Latency summarizes a latency distribution, in milliseconds.
 type Latency struct {
 	Mean float64 `json:"mean_ms"`
@@ -488,7 +492,7 @@ func (s stdDoer) do(method, path, ctype string, body []byte, ok func(int) bool) 
 		return answer{sample: err.Error()}
 	}
 	defer resp.Body.Close()
-	a := answer{status: resp.StatusCode, header: resp.Header}
+	a := answer{status: resp.StatusCode}
 	if !ok(resp.StatusCode) {
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		a.sample = fmt.Sprintf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(head)))
@@ -513,6 +517,9 @@ func (r *runner) prepare(ctx context.Context) error {
 	for range min(4, r.cfg.Concurrency, batches) {
 		d := r.newDoer(ctx)
 		wg.Go(func() {
+			if c, ok := d.(*conn); ok {
+				defer c.close() // the run proper dials its own
+			}
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= batches || ctx.Err() != nil {
@@ -556,7 +563,7 @@ func FetchProfile(ctx context.Context, base string, d time.Duration, file string
 	if err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := plainClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
@@ -573,5 +580,3 @@ func FetchProfile(ctx context.Context, base string, d time.Duration, file string
 	}
 	return nil
 }
-
-var errNoCount = errors.New("no NGSILD-Results-Count header")

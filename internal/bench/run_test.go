@@ -65,6 +65,9 @@ func TestRunShapesAgainstBaseline(t *testing.T) {
 				cfg := DefaultConfig()
 				cfg.URL, cfg.Shape, cfg.Concurrency, cfg.Duration = b.URL, shape, 8, d
 				cfg.Entities, cfg.Batch, cfg.StdClient = 500, 100, std
+				if std {
+					cfg.Duration = 300 * time.Millisecond
+				}
 				t0 := time.Now()
 				r, err := Run(context.Background(), cfg)
 				if err != nil {
@@ -282,5 +285,34 @@ func TestPrepareFailureIsReported(t *testing.T) {
 	_, err := Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("error %v, want the prepare phase's 404", err)
+	}
+}
+
+// BenchmarkClient compares the CPU cost per request of the built-in client
+// and net/http's, against the baseline in this process.
+func BenchmarkClient(b *testing.B) {
+	base, err := StartBaseline("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer base.Close()
+	for _, std := range []bool{false, true} {
+		name := "conn"
+		if std {
+			name = "net-http"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.URL, cfg.Shape, cfg.Concurrency, cfg.MaxRequests, cfg.StdClient = base.URL, ShapeHealth, 8, int64(b.N), std
+			cfg.Duration = time.Minute
+			r, err := Run(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Errors > 0 {
+				b.Fatalf("%d errors: %s", r.Errors, r.ErrorSample)
+			}
+			b.ReportMetric(r.ReqPerSec, "req/s")
+		})
 	}
 }

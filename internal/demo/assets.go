@@ -299,3 +299,47 @@ func (gen *generator) buses() {
 		a.static["areaServed"] = prop("Astana")
 	}
 }
+
+// KPI metrics computed per district and for the whole city.
+const (
+	metricPM25    = "pm25"
+	metricParking = "parking"
+)
+
+// kpis adds KeyPerformanceIndicator entities: mean PM2.5 and car-park occupancy, per district
+// and for the whole city, recalculated every 15 minutes from the simulated sensors.
+func (gen *generator) kpis() {
+	g := gen.city.geo
+	areas := append([]*district{nil}, func() []*district {
+		var ds []*district
+		for i := range g.Districts {
+			ds = append(ds, &g.Districts[i])
+		}
+		return ds
+	}()...)
+	for _, d := range areas {
+		for _, m := range []struct{ metric, name, process string }{
+			{metricPM25, "Mean PM2.5 concentration (µg/m³)", "Air quality monitoring"},
+			{metricParking, "Mall car-park occupancy (%)", "Parking management"},
+		} {
+			var a *asset
+			area := "Astana"
+			if d == nil {
+				a = gen.add(kindKPI, "KeyPerformanceIndicator", "", point{cityLon, cityLat})
+				a.id = fmt.Sprintf("urn:ngsi-ld:KeyPerformanceIndicator:astana-%s", m.metric)
+			} else {
+				a = gen.add(kindKPI, "KeyPerformanceIndicator", d.Key, d.Label)
+				area = d.NameEN
+			}
+			a.metric = m.metric
+			a.static["name"] = prop(m.name + ", " + area)
+			a.static["description"] = prop(m.name + " over the simulated sensors in " + area + ", recalculated every 15 minutes")
+			a.static["category"] = prop(strs("quantitative"))
+			a.static["calculationFrequency"] = prop("quarterHourly")
+			a.static["calculationMethod"] = prop("automatic")
+			a.static["process"] = prop(m.process)
+			a.static["organization"] = prop("Astana city akimat (simulated)")
+			a.static["area"] = prop(area)
+		}
+	}
+}

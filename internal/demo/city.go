@@ -14,7 +14,7 @@ const (
 	CoreContext            = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 )
 
-// Counts of generated assets; the city has about 4,000 entities in all.
+// Counts of generated assets; the city has about 3,700 entities in all.
 const (
 	numAirQuality   = 60
 	numWeather      = 15
@@ -41,6 +41,7 @@ const (
 	kindWaste
 	kindEVCharger
 	kindBus
+	kindKPI
 )
 
 // asset is one generated entity with the parameters that drive its simulated readings.
@@ -57,6 +58,7 @@ type asset struct {
 	period   time.Duration  // waste-collection interval, parking dwell time
 	spots    []*asset       // an OffStreetParking's ParkingSpots
 	route    *busRoute
+	metric   string // a KeyPerformanceIndicator's metric
 }
 
 // City is a generated Astana: a fixed set of entities whose dynamic attributes are a pure
@@ -99,6 +101,16 @@ func (c *City) Entities(at time.Time) []map[string]any {
 		out = append(out, doc)
 	}
 	return out
+}
+
+// Generate returns the city for seed as NGSI-LD entities in normalized form, as it is at the
+// instant at; it is New followed by Entities.
+func Generate(seed int64, at time.Time) ([]map[string]any, error) {
+	c, err := New(seed)
+	if err != nil {
+		return nil, err
+	}
+	return c.Entities(at), nil
 }
 
 // Len returns the number of entities in the city.
@@ -279,4 +291,5 @@ func (gen *generator) build() {
 	gen.waste()
 	gen.chargers()
 	gen.buses()
+	gen.kpis()
 }

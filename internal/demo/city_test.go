@@ -77,19 +77,20 @@ func TestCityCounts(t *testing.T) {
 		got[e["type"].(string)]++
 	}
 	want := map[string]int{
-		"AdministrativeArea":  6,
-		"PointOfInterest":     12,
-		"Building":            28,
-		"OffStreetParking":    28,
-		"ParkingSpot":         numParkingSpots,
-		"AirQualityObserved":  numAirQuality,
-		"WeatherObserved":     numWeather,
-		"TrafficFlowObserved": numTraffic,
-		"Device":              numAirQuality + numWeather,
-		"Streetlight":         numStreetlights,
-		"WasteContainer":      numWaste,
-		"EVChargingStation":   numEVChargers,
-		"Vehicle":             numBuses,
+		"AdministrativeArea":      6,
+		"PointOfInterest":         12,
+		"Building":                28,
+		"OffStreetParking":        28,
+		"ParkingSpot":             numParkingSpots,
+		"AirQualityObserved":      numAirQuality,
+		"WeatherObserved":         numWeather,
+		"TrafficFlowObserved":     numTraffic,
+		"Device":                  numAirQuality + numWeather,
+		"Streetlight":             numStreetlights,
+		"WasteContainer":          numWaste,
+		"EVChargingStation":       numEVChargers,
+		"Vehicle":                 numBuses,
+		"KeyPerformanceIndicator": 12,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("entity counts (-want +got):\n%s", diff)
@@ -103,7 +104,9 @@ func TestCityCounts(t *testing.T) {
 	}
 }
 
-var idPattern = regexp.MustCompile(`^urn:ngsi-ld:([A-Za-z]+):astana(-(almaty|baikonur|yesil|saryarka|nura)(-[a-z0-9-]+)?)?$`)
+// idPattern matches urn:ngsi-ld:<Type>:astana-<district>-<n> (or -<slug>), and the city-wide
+// urn:ngsi-ld:<Type>:astana and urn:ngsi-ld:<Type>:astana-<metric>.
+var idPattern = regexp.MustCompile(`^urn:ngsi-ld:([A-Za-z]+):astana(-(almaty|baikonur|yesil|saryarka|nura)(-[a-z0-9-]+)|-[a-z0-9]+)?$`)
 
 func TestEntitiesWellFormed(t *testing.T) {
 	docs := newCity(t, 7).Entities(testTime)
@@ -200,7 +203,7 @@ func TestEntitiesInsideCity(t *testing.T) {
 				t.Errorf("%s at %v is outside the city boundary", id, p)
 			}
 			// The district in the id is the one the point lies in (buses move, so not for them).
-			if m := idPattern.FindStringSubmatch(id); m[3] != "" && e["type"] != "Vehicle" && e["type"] != "PointOfInterest" {
+			if m := idPattern.FindStringSubmatch(id); m != nil && m[3] != "" && e["type"] != "Vehicle" && e["type"] != "PointOfInterest" {
 				if !g.district(m[3]).Shape.contains(p) {
 					t.Errorf("%s at %v is outside district %s", id, p, m[3])
 				}
@@ -360,8 +363,8 @@ func TestSmartDataModelsAttributes(t *testing.T) {
 			}
 		}
 	}
-	if len(allowed) != 11 {
-		t.Errorf("checked %d Smart Data Models types, want 11", len(allowed))
+	if len(allowed) != 12 {
+		t.Errorf("checked %d Smart Data Models types, want 12", len(allowed))
 	}
 }
 

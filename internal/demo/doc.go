@@ -1,7 +1,7 @@
 // Package demo is the Astana demo city that `qala serve --demo` loads and animates, so that a new
 // user can query a living city at once.
 //
-// The city holds about 4,000 NGSI-LD entities in normalized form, following the FIWARE Smart
+// The city holds about 3,700 NGSI-LD entities in normalized form, following the FIWARE Smart
 // Data Models (attribute names, unit codes, Relationships such as refDevice and refParkingSite):
 //
 //   - the city boundary and its 5 districts (Almaty incl. Saraishyk, Baikonur, Yesil, Saryarka,
@@ -10,8 +10,11 @@
 //   - 12 landmarks as PointOfInterest; 28 shopping malls as Building (OSM footprints), each with
 //     an OffStreetParking car park and 1,000 sensored ParkingSpot entities among them;
 //   - 60 AirQualityObserved and 15 WeatherObserved stations and 200 TrafficFlowObserved counters
-//     on synthetic avenues, each linked to its Device; 1,500 Streetlight, 600 WasteContainer,
-//     60 EVChargingStation; 80 buses (Vehicle) shuttling along 7 synthetic routes.
+//     on synthetic avenues (the stations linked to their Device); 1,500 Streetlight,
+//     600 WasteContainer, 60 EVChargingStation; 80 buses (Vehicle) shuttling along 7 synthetic
+//     routes;
+//   - 12 KeyPerformanceIndicator entities (mean PM2.5 and car-park occupancy per district and
+//     for the city), recalculated from the simulated sensors.
 //
 // Assets are spread over the districts by point-in-polygon sampling, denser in central Yesil,
 // Almaty and Saryarka. Ids read urn:ngsi-ld:<Type>:astana-<district>-<n>. Documents carry the

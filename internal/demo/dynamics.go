@@ -31,6 +31,7 @@ var reportEvery = map[kind]time.Duration{
 	kindWaste:      15 * time.Minute,
 	kindBus:        10 * time.Second,
 	kindBuilding:   5 * time.Minute,
+	kindKPI:        15 * time.Minute,
 }
 
 // reportTime is the observation time of a periodic sensor's latest report at or before t.
@@ -65,6 +66,8 @@ func (c *City) dynamic(a *asset, t time.Time) map[string]any {
 		return c.charger(a, t)
 	case kindBus:
 		return c.bus(a, at)
+	case kindKPI:
+		return c.kpi(a, at)
 	case kindBuilding:
 		occ := float64(a.capacity) * mallOccupancy(at) * (1 + 0.15*noise(c.seed, hash(saltPeople, a.idx), at, 20*time.Minute))
 		return map[string]any{"peopleOccupancy": measure(math.Round(occ), "", at)}
@@ -209,7 +212,7 @@ type lightState struct {
 
 // streetlightState computes a lamp's state at t.
 func (c *City) streetlightState(a *asset, t time.Time) lightState {
-	day := t.In(Local).YearDay() + 366*t.In(Local).Year()
+	day := t.In(Zone).YearDay() + 366*t.In(Zone).Year()
 	r := unit(hash(uint64(c.seed), saltLight, a.idx, uint64(day)))
 	status := "ok"
 	switch {
@@ -248,7 +251,7 @@ func (c *City) streetlight(a *asset, t time.Time) map[string]any {
 func (c *City) wasteContainer(a *asset, t time.Time) map[string]any {
 	// Collections happen at 06:00 local plus up to 4 hours, on a per-container cycle.
 	offset := time.Duration(a.phase * float64(a.period))
-	start := time.Date(2020, 1, 1, 6, 0, 0, 0, Local).Add(time.Duration(a.phase*4*float64(time.Hour)) + offset.Truncate(24*time.Hour))
+	start := time.Date(2020, 1, 1, 6, 0, 0, 0, Zone).Add(time.Duration(a.phase*4*float64(time.Hour)) + offset.Truncate(24*time.Hour))
 	since := t.Sub(start)
 	n := since / a.period
 	if since < 0 {
@@ -270,7 +273,7 @@ func (c *City) wasteContainer(a *asset, t time.Time) map[string]any {
 
 // chargerState is the number of free charging points and the station status at t.
 func (c *City) chargerState(a *asset, t time.Time) (int, string) {
-	day := uint64(t.In(Local).YearDay() + 366*t.In(Local).Year())
+	day := uint64(t.In(Zone).YearDay() + 366*t.In(Zone).Year())
 	if unit(hash(uint64(c.seed), saltEV, a.idx, day)) < 0.02 {
 		return 0, "outOfService"
 	}
@@ -320,5 +323,60 @@ func (c *City) bus(a *asset, t time.Time) map[string]any {
 		"speed":         measure(speed, unitKmPerHour, t),
 		"heading":       measure(math.Round(heading), unitDegree, t),
 		"serviceStatus": observed(status, t),
+	}
+}
+
+// kpi computes a KeyPerformanceIndicator over the sensors of its district (all districts for
+// the city-wide ones).
+func (c *City) kpi(a *asset, t time.Time) map[string]any {
+	sum, n := 0.0, 0
+	for _, s := range c.assets {
+		if a.district != "" && s.district != a.district {
+			continue
+		}
+		switch {
+		case a.metric == metricPM25 && s.kind == kindAirQuality:
+			sum += c.airQuality(s, t)["pm25"].(map[string]any)["value"].(float64)
+			n++
+		case a.metric == metricParking && s.kind == kindParkingSpot:
+			if c.spotStatus(s, t) == "occupied" {
+				sum += 100
+			}
+			n++
+		}
+	}
+	v := 0.0
+	if n > 0 {
+		v = round(sum/float64(n), 1)
+	}
+	standing := "good"
+	switch a.metric {
+	case metricPM25:
+		switch _, level := aqiPM25(v); level {
+		case "good":
+			standing = "veryGood"
+		case "moderate":
+			standing = "good"
+		case "unhealthyForSensitiveGroups":
+			standing = "fair"
+		case "unhealthy":
+			standing = "bad"
+		default:
+			standing = "veryBad"
+		}
+	case metricParking:
+		switch {
+		case v >= 90:
+			standing = "bad"
+		case v >= 75:
+			standing = "fair"
+		}
+	}
+	day := t.In(Zone).Format(time.DateOnly)
+	return map[string]any{
+		"kpiValue":            measure(v, "", t),
+		"currentStanding":     observed(standing, t),
+		"calculationPeriod":   prop(map[string]any{"from": day, "to": day}),
+		"dateNextCalculation": prop(dateTime(t.Add(reportEvery[kindKPI]))),
 	}
 }

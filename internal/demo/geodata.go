@@ -198,17 +198,6 @@ func (g *geoData) landmark(key string) point {
 	panic("demo: unknown landmark " + key)
 }
 
-// mallAt returns the centroid of the first mall with the given name; it panics on an unknown
-// name, a programming error caught by the tests.
-func (g *geoData) mallAt(name string) point {
-	for _, m := range g.Malls {
-		if m.Name == name {
-			return m.Centroid
-		}
-	}
-	panic("demo: unknown mall " + name)
-}
-
 var loadGeo = sync.OnceValues(parseGeo)
 
 // parseGeo reads the embedded GeoJSON files.

@@ -12,18 +12,18 @@ const (
 	cityLon = 71.4306682
 )
 
-// Local is Astana's time zone (UTC+5), in which the simulated daily patterns run.
-var Local = time.FixedZone("UTC+5", 5*3600)
+// Zone is Astana's time zone (UTC+5), in which the simulated daily patterns run.
+var Zone = time.FixedZone("UTC+5", 5*3600)
 
 // localHour returns the fractional hour of day in Astana, in [0, 24).
 func localHour(t time.Time) float64 {
-	l := t.In(Local)
+	l := t.In(Zone)
 	return float64(l.Hour()) + float64(l.Minute())/60 + float64(l.Second())/3600
 }
 
 // weekend reports whether t falls on a Saturday or Sunday in Astana.
 func weekend(t time.Time) bool {
-	wd := t.In(Local).Weekday()
+	wd := t.In(Zone).Weekday()
 	return wd == time.Saturday || wd == time.Sunday
 }
 
@@ -57,7 +57,7 @@ var (
 
 // seasonal interpolates a monthly table at t, treating each value as the mid-month figure.
 func seasonal(table *[12]float64, t time.Time) float64 {
-	l := t.In(Local)
+	l := t.In(Zone)
 	// Position in months from mid-January, wrapping around the year.
 	m := float64(l.Month()-1) + (float64(l.Day())-0.5)/float64(daysIn(l)) - 0.5
 	if m < 0 {
@@ -89,7 +89,7 @@ func heatingSeason(t time.Time) float64 {
 // sunTimes returns approximate sunrise and sunset (UTC instants) for the local calendar day of t,
 // from the NOAA low-precision formulas (accurate to a few minutes at 51° N).
 func sunTimes(t time.Time) (rise, set time.Time) {
-	l := t.In(Local)
+	l := t.In(Zone)
 	n := float64(l.YearDay())
 	g := 2 * math.Pi / 365 * (n - 1)
 	decl := 0.006918 - 0.399912*math.Cos(g) + 0.070257*math.Sin(g) - 0.006758*math.Cos(2*g) +

@@ -7,7 +7,7 @@ import (
 
 // local builds an Astana local time.
 func local(y int, m time.Month, d, h, min int) time.Time {
-	return time.Date(y, m, d, h, min, 0, 0, Local)
+	return time.Date(y, m, d, h, min, 0, 0, Zone)
 }
 
 // values returns attribute attr of every asset of kind k at t.
@@ -110,10 +110,10 @@ func TestSunTimes(t *testing.T) {
 			got  time.Time
 			want string
 		}{{rise, tc.rise}, {set, tc.set}} {
-			w, _ := time.ParseInLocation("15:04", x.want, Local)
-			want := time.Date(tc.day.Year(), tc.day.Month(), tc.day.Day(), w.Hour(), w.Minute(), 0, 0, Local)
+			w, _ := time.ParseInLocation("15:04", x.want, Zone)
+			want := time.Date(tc.day.Year(), tc.day.Month(), tc.day.Day(), w.Hour(), w.Minute(), 0, 0, Zone)
 			if d := x.got.Sub(want); d < -15*time.Minute || d > 15*time.Minute {
-				t.Errorf("%s: got %s, want %s", tc.day.Format("2006-01-02"), x.got.In(Local).Format("15:04"), x.want)
+				t.Errorf("%s: got %s, want %s", tc.day.Format("2006-01-02"), x.got.In(Zone).Format("15:04"), x.want)
 			}
 		}
 	}
@@ -272,6 +272,39 @@ func TestChargersAndBuses(t *testing.T) {
 	for _, v := range values(c, kindBus, "serviceStatus", night) {
 		if v != "parked" {
 			t.Fatalf("bus serviceStatus at 03:30 is %v, want parked", v)
+		}
+	}
+}
+
+func TestKPIs(t *testing.T) {
+	c := newCity(t, 1)
+	at := local(2026, 1, 14, 20, 0)
+	for _, a := range c.assets {
+		if a.kind != kindKPI {
+			continue
+		}
+		rt := reportTime(a, at)
+		m := c.dynamic(a, at)
+		got := m["kpiValue"].(map[string]any)["value"].(float64)
+		switch a.metric {
+		case metricParking:
+			occ, n := 0, 0
+			for _, s := range c.assets {
+				if s.kind == kindParkingSpot && (a.district == "" || s.district == a.district) {
+					n++
+					if c.spotStatus(s, rt) == "occupied" {
+						occ++
+					}
+				}
+			}
+			if want := round(100*float64(occ)/float64(n), 1); got != want {
+				t.Errorf("%s: kpiValue %v, want %v (%d of %d spots occupied)", a.id, got, want, occ, n)
+			}
+		case metricPM25:
+			// January evenings are smoggy everywhere.
+			if got < 35 || m["currentStanding"].(map[string]any)["value"] == "veryGood" {
+				t.Errorf("%s: mean PM2.5 %v (%v) on a January evening", a.id, got, m["currentStanding"])
+			}
 		}
 	}
 }

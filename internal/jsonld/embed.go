@@ -68,12 +68,14 @@ func urlVariants(u string) []string {
 	return []string{u}
 }
 
-// isCoreURL reports whether u names an NGSI-LD core context (any version,
-// http or https).
+// isCoreURL reports whether u names an NGSI-LD core context Qala knows (any
+// embedded version or the versionless URL, http or https). Other URLs under
+// uri.etsi.org are fetched like any context (and fail offline: ETSI TP 043_01).
 func isCoreURL(u string) bool {
-	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if !strings.HasPrefix(u, "uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context") {
-		return false
+	u = "https://" + strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if u == CoreVersionless {
+		return true
 	}
-	return strings.HasSuffix(u, ".jsonld")
+	_, ok := coreFiles[u]
+	return ok
 }

@@ -76,11 +76,11 @@ func (r *Resolver) Add(ctx context.Context, body []byte) (ContextInfo, error) {
 	}
 	m, ok := doc.(map[string]any)
 	if !ok {
-		return ContextInfo{}, problem.BadData("the body must be a JSON object with an \"@context\" member, not %s", jsonKind(doc))
+		return ContextInfo{}, problem.Invalid("the body must be a JSON object with an \"@context\" member, not %s", jsonKind(doc))
 	}
 	raw, ok := m["@context"]
 	if !ok || raw == nil {
-		return ContextInfo{}, problem.BadData("the body must have an \"@context\" member")
+		return ContextInfo{}, problem.Invalid("the body must have an \"@context\" member")
 	}
 	switch raw.(type) {
 	case map[string]any, []any, string:
@@ -148,8 +148,9 @@ func (r *Resolver) List(kind string) []ContextInfo {
 }
 
 // Get returns a held context by local id or URL, with its document
-// ({"@context": ...}). An embedded context not used yet is loaded (as a
-// Cached context). An unknown one is ResourceNotFound.
+// ({"@context": ...}, shared: read it, do not modify it). An embedded context
+// not used yet is loaded (as a Cached context). An unknown one is
+// ResourceNotFound.
 func (r *Resolver) Get(id string) (ContextInfo, any, error) {
 	e := r.find(id)
 	if e == nil {
@@ -186,7 +187,18 @@ func (r *Resolver) find(id string) *entry {
 // later requests see the change.
 func (r *Resolver) Delete(ctx context.Context, id string, reload bool) error {
 	e := r.find(id)
+	if e == nil && isCoreURL(id) {
+		// The core contexts are embedded: never deleted, and a reload has
+		// nothing to fetch.
+		if reload {
+			return nil
+		}
+		return problem.BadData("the NGSI-LD core @context %s cannot be deleted", id)
+	}
 	if e == nil {
+		if reload {
+			return problem.BadData("no @context with local id or URL %q to reload", id)
+		}
 		return problem.NotFound("no @context with local id or URL %q", id)
 	}
 	if reload && e.info.Kind != KindCached {

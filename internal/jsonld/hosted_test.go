@@ -62,6 +62,9 @@ func TestHostedContexts(t *testing.T) {
 	if got := r3.List(KindHosted); len(got) != 0 {
 		t.Errorf("deleted hosted context came back: %+v", got)
 	}
+	if _, err := r2.Resolve(ctx, info.URL); !problem.Is(err, problem.LdContextNotAvailable) {
+		t.Errorf("resolving a deleted hosted context: %v", err)
+	}
 	if err := r3.Delete(ctx, "nope", false); !problem.Is(err, problem.ResourceNotFound) {
 		t.Errorf("Delete unknown: %v", err)
 	}
@@ -78,8 +81,9 @@ func TestAddInvalid(t *testing.T) {
 		say  string
 	}{
 		{`{`, problem.InvalidRequest, "JSON"},
-		{`[]`, problem.BadRequestData, "object"},
-		{`{"x": 1}`, problem.BadRequestData, "@context"},
+		// A body that is not {"@context": ...} is InvalidRequest (ETSI TP 050_02_01).
+		{`[]`, problem.InvalidRequest, "object"},
+		{`{"x": 1}`, problem.InvalidRequest, "@context"},
 		{`{"@context": 5}`, problem.BadRequestData, "number"},
 		{`{"@context": {"a": {"@id": "http://x/a", "@container": "@bag"}}}`, problem.BadRequestData, "container"},
 		{`{"@context": ["` + CoreV18 + `", {"type": "http://example.org/type"}]}`, problem.BadRequestData, "protected"},

@@ -355,5 +355,3 @@ func TestOracleValid(t *testing.T) {
 		})
 	}
 }
-
-var _ = context.Background

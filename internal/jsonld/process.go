@@ -101,7 +101,7 @@ var nonTermKeys = map[string]bool{
 
 func (p *processor) processMap(result *activeCtx, m map[string]any, remoteCtx, override bool) error {
 	if v, ok := m["@version"]; ok {
-		if f, isNum := v.(float64); !isNum || f != 1.1 {
+		if f, isNum := v.(float64); (!isNum || f != 1.1) && v != json.Number("1.1") {
 			return ldError("invalid @version value", "@version must be 1.1, not %v", v)
 		}
 	}
@@ -109,6 +109,10 @@ func (p *processor) processMap(result *activeCtx, m map[string]any, remoteCtx, o
 		s, isStr := v.(string)
 		if !isStr {
 			return ldError("invalid @import value", "@import must be a string")
+		}
+		p.fetched++
+		if p.fetched > maxContextURLs {
+			return ldError("context overflow", "more than %d remote contexts", maxContextURLs)
 		}
 		doc, err := p.load(p.ctx, s)
 		if err != nil {

@@ -34,10 +34,10 @@ type Resolver struct {
 
 	mu       sync.Mutex
 	resolved *lru[ckey, *Context] // by cache key
-	byURL    map[string]*entry      // every held context, by URL
-	byID     map[string]*entry      // every held context, by local id
-	cached   *lru[string, *entry]   // Cached contexts, by URL
-	implicit *lru[string, *entry]   // ImplicitlyCreated contexts, by local id
+	byURL    map[string]*entry    // every held context, by URL
+	byID     map[string]*entry    // every held context, by local id
+	cached   *lru[string, *entry] // Cached contexts, by URL
+	implicit *lru[string, *entry] // ImplicitlyCreated contexts, by local id
 
 	flightMu sync.Mutex
 	flight   map[string]*call
@@ -132,7 +132,8 @@ func (r *Resolver) CoreURL() string { return r.coreURL }
 // redefinition of a protected core term).
 //
 // The same URL, or an inline value with the same canonical JSON, resolves
-// from a cache without processing.
+// from a cache without processing. raw is kept as the Context's Source: the
+// caller must not modify it afterwards.
 func (r *Resolver) Resolve(ctx context.Context, raw any) (*Context, error) {
 	if raw == nil {
 		return r.core, nil
@@ -282,6 +283,9 @@ func (r *Resolver) build(ctx context.Context, raw any, key ckey) (*Context, erro
 func (r *Resolver) load(ctx context.Context, u string) (*entry, error) {
 	if e := r.lookup(u); e != nil {
 		return e, nil
+	}
+	if r.cfg.BaseURL != "" && strings.HasPrefix(u, r.cfg.BaseURL+HostedPath) {
+		return nil, problem.New(problem.LdContextNotAvailable, "@context %s: no such hosted context on this broker", u)
 	}
 	if _, ok := r.embedded[u]; ok {
 		doc, err := r.embeddedDoc(u)

@@ -2,6 +2,7 @@ package ngsild
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/problem"
@@ -189,6 +190,9 @@ func (p *bodyParser) entityTypes(e *Entity, v any) error {
 			return err
 		}
 		t := p.c.ExpandTerm(s)
+		if strings.HasPrefix(t, "@") {
+			return problem.BadData("entity type %q expands to the JSON-LD keyword %s", s, t)
+		}
 		if !parseContains(types, t) {
 			types = append(types, t)
 		}

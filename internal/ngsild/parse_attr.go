@@ -414,7 +414,12 @@ func (p *bodyParser) subAttr(name string, a *Attr, k string, v any, depth int) e
 // mainValue parses the value member raw of an attribute of kind a.Type.
 func (p *bodyParser) mainValue(name string, a *Attr, raw any) (*Attr, error) {
 	member := parseValueMemberOf[a.Type]
-	isNull := raw == nil || raw == Null
+	if raw == nil {
+		// JSON null is never a value: the NGSI-LD Null is "urn:ngsi-ld:null"
+		// (clause 4.5.0; ETSI TP 057_03_02 expects BadRequestData).
+		return nil, problem.BadData("attribute %q: %s is JSON null; to remove an attribute send \"urn:ngsi-ld:null\"", name, member)
+	}
+	isNull := raw == Null
 	switch a.Type {
 	case ListProperty, ListRelationship, VocabProperty:
 		isNull = isNull || parseIsNullList(raw)

@@ -22,7 +22,7 @@ import (
 //	attr   := byte(type) uvarint(flags) fields present by flags, in flag order
 //	str    := uvarint(x): x even is symbol x/2, x odd an inline string of x/2 bytes
 //	time   := uvarint(0) zero | uvarint(1) varint(unix ms) | uvarint(2) varint(unix ns)
-//	          | uvarint(3) varint(unix s) uvarint(ns)
+//	          | uvarint(3) varint(unix s) uvarint(ns) | uvarint(4) the previous non-zero time
 //	value  := tagged JSON value (see tag* constants)
 //
 // Attribute names and types are always symbols; JSON object keys, language
@@ -62,10 +62,12 @@ var errCorrupt = errors.New("embedded: corrupt entity encoding")
 type encoder struct {
 	syms *symbols
 	buf  []byte
+	last time.Time // the previous non-zero time written
 }
 
 func (e *encoder) encode(ent *ngsild.Entity) ([]byte, error) {
 	e.buf = e.buf[:0]
+	e.last = time.Time{}
 	e.buf = append(e.buf, codecVersion)
 	e.uvarint(uint64(len(ent.Types)))
 	for _, t := range ent.Types {
@@ -277,6 +279,13 @@ func (e *encoder) time(t time.Time) {
 	switch {
 	case t.IsZero():
 		e.uvarint(0)
+		return
+	case t.Equal(e.last) && t.Location() == time.UTC:
+		e.uvarint(4)
+		return
+	}
+	e.last = t
+	switch {
 	case t.Nanosecond()%1e6 == 0 && t.Year() > -200000 && t.Year() < 200000:
 		e.uvarint(1)
 		e.buf = binary.AppendVarint(e.buf, t.UnixMilli())
@@ -296,6 +305,9 @@ type decoder struct {
 	b     []byte
 	names []string
 	err   error
+	last  time.Time
+	attrs []ngsild.Attr  // preallocated attributes, taken in order
+	ptrs  []*ngsild.Attr // preallocated single-instance slices
 }
 
 // decodeEntity decodes data, the encoding of the entity with that id.
@@ -332,12 +344,21 @@ func (d *decoder) entity(id string) *ngsild.Entity {
 	ent.DeletedAt = d.time()
 	if n := d.count(); n > 0 {
 		ent.Attrs = make(map[string][]*ngsild.Attr, n)
+		// Most attributes have one instance: allocate those together.
+		d.attrs = make([]ngsild.Attr, n)
+		d.ptrs = make([]*ngsild.Attr, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			name := d.sym()
 			k := d.count()
-			insts := make([]*ngsild.Attr, 0, k)
-			for j := 0; j < k && d.err == nil; j++ {
-				insts = append(insts, d.attr(0))
+			var insts []*ngsild.Attr
+			if k == 1 {
+				insts = d.ptrs[i : i+1 : i+1]
+				insts[0] = d.attr(0)
+			} else {
+				insts = make([]*ngsild.Attr, 0, k)
+				for j := 0; j < k && d.err == nil; j++ {
+					insts = append(insts, d.attr(0))
+				}
 			}
 			ent.Attrs[name] = insts
 		}
@@ -356,7 +377,8 @@ func (d *decoder) attr(depth int) *ngsild.Attr {
 		d.fail()
 		return nil
 	}
-	a := &ngsild.Attr{Type: ngsild.AttrType(d.byte())}
+	a := d.newAttr()
+	a.Type = ngsild.AttrType(d.byte())
 	flags := d.uvarint()
 	if flags&fValue != 0 {
 		a.Value = d.value(depth)
@@ -536,13 +558,14 @@ func (d *decoder) str() string {
 }
 
 func (d *decoder) time() time.Time {
+	var t time.Time
 	switch d.uvarint() {
 	case 0:
 		return time.Time{}
 	case 1:
-		return time.UnixMilli(d.varint()).UTC()
+		t = time.UnixMilli(d.varint()).UTC()
 	case 2:
-		return time.Unix(0, d.varint()).UTC()
+		t = time.Unix(0, d.varint()).UTC()
 	case 3:
 		s := d.varint()
 		ns := d.uvarint()
@@ -550,9 +573,26 @@ func (d *decoder) time() time.Time {
 			d.fail()
 			return time.Time{}
 		}
-		return time.Unix(s, int64(ns)).UTC()
+		t = time.Unix(s, int64(ns)).UTC()
+	case 4:
+		if d.last.IsZero() {
+			d.fail()
+		}
+		return d.last
 	default:
 		d.fail()
 		return time.Time{}
 	}
+	d.last = t
+	return t
+}
+
+// newAttr returns a zero attribute, from the preallocated ones while they last.
+func (d *decoder) newAttr() *ngsild.Attr {
+	if len(d.attrs) == 0 {
+		return &ngsild.Attr{}
+	}
+	a := &d.attrs[0]
+	d.attrs = d.attrs[1:]
+	return a
 }

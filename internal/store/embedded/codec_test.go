@@ -93,6 +93,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{codecVersion, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 7, 0x80, 0x80, 0x80, 0x80, 0x10})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = scanIndex(syms, data)
 		e, err := decodeEntity(syms, "urn:f", data)
 		if err != nil {
 			return
@@ -159,4 +160,33 @@ func mustRegexp(t *testing.T, s string) *regexp.Regexp {
 		t.Fatal(err)
 	}
 	return re
+}
+
+func TestScanIndexAgreesWithIndexKeys(t *testing.T) {
+	syms := newSymbols()
+	enc := encoder{syms: syms}
+	ents := []*ngsild.Entity{sampleEntity(1), sampleEntity(2)}
+	multi := sampleEntity(3)
+	multi.Types = append(multi.Types, benchTypes[5], benchTypes[0])
+	multi.Attrs["https://a/geo2"] = []*ngsild.Attr{
+		{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{1.0, 2.0}}, DatasetID: "urn:d1",
+			Sub: map[string]*ngsild.Attr{"https://a/g": {Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{9.0, 9.0}}}}},
+		{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{3.0, 4.0}}, LanguageMap: map[string]any{"en": "x"}},
+	}
+	ents = append(ents, multi)
+	for _, e := range ents {
+		data, err := enc.encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := scanIndex(syms, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := indexKeys(syms, e)
+		sortGeo := cmpopts.SortSlices(func(a, b geoBox) bool { return a.attr < b.attr || (a.attr == b.attr && a.min[0] < b.min[0]) })
+		if d := cmp.Diff(want, got, cmp.AllowUnexported(indexed{}, geoBox{}), sortGeo, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-indexKeys +scanIndex):\n%s", e.ID, d)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -31,4 +32,55 @@ func TestContractNoSync(t *testing.T) {
 		t.Skip("short")
 	}
 	storetest.Run(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir, true) })
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), Registerer: reg, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Write(ctx, "m", []store.Change{putChange(sampleEntity(1)), putChange(sampleEntity(2))}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Get(ctx, "m", sampleEntity(1).ID)
+	_, _ = s.Get(ctx, "m", "urn:missing")
+	_, _ = s.Query(ctx, "m", store.Query{Limit: 1})
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case m.Counter != nil:
+				got[key] = m.Counter.GetValue()
+			case m.Gauge != nil:
+				got[key] = m.Gauge.GetValue()
+			case m.Histogram != nil:
+				got[key] = float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	for key, want := range map[string]float64{
+		"qala_store_operations_total,op=write,result=ok":      1,
+		"qala_store_operations_total,op=get,result=ok":        1,
+		"qala_store_operations_total,op=get,result=not_found": 1,
+		"qala_store_operations_total,op=query,result=ok":      1,
+		"qala_store_operation_duration_seconds,op=get":        2,
+		"qala_store_write_group_size":                         1,
+		"qala_store_entities,tenant=m":                        2,
+		"qala_store_entities,tenant=":                         0,
+	} {
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
+		}
+	}
 }

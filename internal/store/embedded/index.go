@@ -14,19 +14,15 @@ import (
 // indexes need to drop it again. A rec keeps its identity while the entity
 // exists; updates change its fields under tenant.mu.
 type rec struct {
-	id    string
-	data  []byte   // the entity's encoding (codec.go)
-	types []uint32 // type symbols, sorted
-	attrs []uint32 // attribute-name symbols, sorted
-	geo   []*geoItem
+	id     string
+	data   []byte   // the entity's encoding (codec.go)
+	syms   []uint32 // type symbols, then attribute-name symbols; each part sorted
+	ntypes int32
+	geo    []geoBox // the boxes of its GeoProperty instances in the R-trees
 }
 
-// geoItem is one GeoProperty instance's bounding box in a tenant's R-tree.
-type geoItem struct {
-	r        *rec
-	attr     uint32
-	min, max [2]float64
-}
+func (r *rec) types() []uint32 { return r.syms[:r.ntypes] }
+func (r *rec) attrs() []uint32 { return r.syms[r.ntypes:] }
 
 func lessRec(a, b *rec) bool { return a.id < b.id }
 
@@ -45,7 +41,7 @@ type tenant struct {
 	ordered *recTree
 	types   map[uint32]*recTree
 	attrs   map[uint32]*recTree
-	geo     map[uint32]*rtree.RTreeG[*geoItem] // by attribute symbol
+	geo     map[uint32]*rtree.RTreeG[*rec] // by attribute symbol
 }
 
 func newTenant(name string) *tenant {
@@ -55,16 +51,16 @@ func newTenant(name string) *tenant {
 		ordered: newRecTree(),
 		types:   make(map[uint32]*recTree),
 		attrs:   make(map[uint32]*recTree),
-		geo:     make(map[uint32]*rtree.RTreeG[*geoItem]),
+		geo:     make(map[uint32]*rtree.RTreeG[*rec]),
 	}
 }
 
 // indexed is what an entity contributes to the indexes, computed before
 // taking tenant.mu.
 type indexed struct {
-	types []uint32
-	attrs []uint32
-	geo   []geoBox
+	syms   []uint32 // types, then attribute names, each part sorted
+	ntypes int32
+	geo    []geoBox
 }
 
 type geoBox struct {
@@ -76,17 +72,17 @@ type geoBox struct {
 // is interned (as the encoder already did).
 func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 	var ix indexed
-	ix.types = make([]uint32, 0, len(ent.Types))
+	all := make([]uint32, 0, len(ent.Types)+len(ent.Attrs))
 	for _, t := range ent.Types {
 		id, _ := syms.intern(t)
-		ix.types = append(ix.types, id)
+		all = append(all, id)
 	}
-	slices.Sort(ix.types)
-	ix.types = slices.Compact(ix.types)
-	ix.attrs = make([]uint32, 0, len(ent.Attrs))
+	slices.Sort(all)
+	all = slices.Compact(all)
+	ix.ntypes = int32(len(all))
 	for name, insts := range ent.Attrs {
 		id, _ := syms.intern(name)
-		ix.attrs = append(ix.attrs, id)
+		all = append(all, id)
 		for _, a := range insts {
 			if a == nil || a.Type != ngsild.GeoProperty {
 				continue
@@ -96,7 +92,8 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 			}
 		}
 	}
-	slices.Sort(ix.attrs)
+	slices.Sort(all[ix.ntypes:])
+	ix.syms = all
 	return ix
 }
 
@@ -151,43 +148,38 @@ func (t *tenant) put(id string, data []byte, ix indexed) {
 		t.ordered.Set(r)
 	}
 	r.data = data
-	t.reindex(r, &r.types, ix.types, t.types)
-	t.reindex(r, &r.attrs, ix.attrs, t.attrs)
+	reindex(r, r.types(), ix.syms[:ix.ntypes], t.types)
+	reindex(r, r.attrs(), ix.syms[ix.ntypes:], t.attrs)
+	r.syms, r.ntypes = ix.syms, ix.ntypes
 	t.dropGeo(r)
-	for _, g := range ix.geo {
-		it := &geoItem{r: r, attr: g.attr, min: g.min, max: g.max}
-		r.geo = append(r.geo, it)
+	t.addGeo(r, ix.geo)
+}
+
+func (t *tenant) addGeo(r *rec, boxes []geoBox) {
+	r.geo = boxes
+	for _, g := range boxes {
 		tr := t.geo[g.attr]
 		if tr == nil {
-			tr = &rtree.RTreeG[*geoItem]{}
+			tr = &rtree.RTreeG[*rec]{}
 			t.geo[g.attr] = tr
 		}
-		tr.Insert(it.min, it.max, it)
+		tr.Insert(g.min, g.max, r)
 	}
 }
 
 // load appends an entity at startup; ids arrive in ascending order, so the
 // B-trees take the fast append path.
 func (t *tenant) load(id string, data []byte, ix indexed) {
-	r := &rec{id: id, data: data, types: ix.types, attrs: ix.attrs}
+	r := &rec{id: id, data: data, syms: ix.syms, ntypes: ix.ntypes}
 	t.byID[id] = r
 	t.ordered.Load(r)
-	for _, s := range ix.types {
+	for _, s := range r.types() {
 		treeFor(t.types, s).Load(r)
 	}
-	for _, s := range ix.attrs {
+	for _, s := range r.attrs() {
 		treeFor(t.attrs, s).Load(r)
 	}
-	for _, g := range ix.geo {
-		it := &geoItem{r: r, attr: g.attr, min: g.min, max: g.max}
-		r.geo = append(r.geo, it)
-		tr := t.geo[g.attr]
-		if tr == nil {
-			tr = &rtree.RTreeG[*geoItem]{}
-			t.geo[g.attr] = tr
-		}
-		tr.Insert(it.min, it.max, it)
-	}
+	t.addGeo(r, ix.geo)
 }
 
 // remove deletes the entity id from the tenant. The caller holds t.mu.
@@ -198,27 +190,27 @@ func (t *tenant) remove(id string) {
 	}
 	delete(t.byID, id)
 	t.ordered.Delete(r)
-	t.reindex(r, &r.types, nil, t.types)
-	t.reindex(r, &r.attrs, nil, t.attrs)
+	reindex(r, r.types(), nil, t.types)
+	reindex(r, r.attrs(), nil, t.attrs)
+	r.syms, r.ntypes = nil, 0
 	t.dropGeo(r)
 }
 
 func (t *tenant) dropGeo(r *rec) {
-	for _, it := range r.geo {
-		if tr := t.geo[it.attr]; tr != nil {
-			tr.Delete(it.min, it.max, it)
+	for _, g := range r.geo {
+		if tr := t.geo[g.attr]; tr != nil {
+			tr.Delete(g.min, g.max, r)
 			if tr.Len() == 0 {
-				delete(t.geo, it.attr)
+				delete(t.geo, g.attr)
 			}
 		}
 	}
 	r.geo = nil
 }
 
-// reindex moves r from the trees of the symbols in *cur to those in next
+// reindex moves r from the trees of the symbols in old to those in next
 // (both sorted), touching only the difference.
-func (t *tenant) reindex(r *rec, cur *[]uint32, next []uint32, trees map[uint32]*recTree) {
-	old := *cur
+func reindex(r *rec, old, next []uint32, trees map[uint32]*recTree) {
 	i, j := 0, 0
 	for i < len(old) || j < len(next) {
 		switch {
@@ -238,7 +230,6 @@ func (t *tenant) reindex(r *rec, cur *[]uint32, next []uint32, trees map[uint32]
 			j++
 		}
 	}
-	*cur = next
 }
 
 func treeFor(trees map[uint32]*recTree, s uint32) *recTree {

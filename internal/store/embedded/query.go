@@ -170,10 +170,10 @@ func (p *plan) match(r *rec, skipTypes, skipAttrs bool) bool {
 	if p.q.IDPattern != nil && !p.q.IDPattern.MatchString(r.id) {
 		return false
 	}
-	if !skipTypes && p.types != nil && !intersects(r.types, p.types) {
+	if !skipTypes && p.types != nil && !intersects(r.types(), p.types) {
 		return false
 	}
-	if !skipAttrs && p.attrs != nil && !intersects(r.attrs, p.attrs) {
+	if !skipAttrs && p.attrs != nil && !intersects(r.attrs(), p.attrs) {
 		return false
 	}
 	return true
@@ -343,8 +343,8 @@ func (s *Store) Within(ctx context.Context, tenantName, attr string, lo, hi [2]f
 	var ids []string
 	t.mu.RLock()
 	if tr := t.geo[sym]; tr != nil {
-		tr.Search(lo, hi, func(_, _ [2]float64, it *geoItem) bool {
-			ids = append(ids, it.r.id)
+		tr.Search(lo, hi, func(_, _ [2]float64, r *rec) bool {
+			ids = append(ids, r.id)
 			return true
 		})
 	}

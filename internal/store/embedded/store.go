@@ -129,7 +129,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	db, err := pebble.Open(opts.Dir, &pebble.Options{
 		Logger:       pebbleLogger{log},
-		MemTableSize: 32 << 20,
+		MemTableSize: 16 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", opts.Dir, err)
@@ -205,11 +205,11 @@ func (s *Store) load() (int, error) {
 			return n, err
 		}
 		data := append([]byte(nil), v...)
-		ent, err := decodeEntity(s.syms, id, data)
+		ix, err := scanIndex(s.syms, data)
 		if err != nil {
-			return n, err
+			return n, fmt.Errorf("entity %q of tenant %q: %w", id, ten, err)
 		}
-		cur.load(id, data, indexKeys(s.syms, ent))
+		cur.load(id, data, ix)
 		n++
 	}
 	return n, it.Error()
