@@ -29,7 +29,7 @@ func (b *batchResult) fail(id string, err error) {
 		pe = problem.New(problem.InternalError, "internal error")
 	}
 	b.Errors = append(b.Errors, batchError{EntityID: id, Error: problemBody{
-		Type: problem.BaseURI + string(pe.Type), Title: titles[pe.Type], Status: pe.HTTPStatus(), Detail: pe.Detail}})
+		Type: problem.BaseURI + string(pe.Type), Title: problem.Title(pe.Type), Status: pe.HTTPStatus(), Detail: pe.Detail}})
 }
 
 // batchItem is one element of a batch body with its resolved @context.

@@ -204,7 +204,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allo
 	status := pe.HTTPStatus()
 	title := pe.Title
 	if title == "" {
-		title = titles[pe.Type]
+		title = problem.Title(pe.Type)
 	}
 	body, _ := json.Marshal(problemBody{Type: problem.BaseURI + string(pe.Type), Title: title, Status: status, Detail: pe.Detail})
 	h := w.Header()
@@ -228,25 +228,6 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allo
 	return status
 }
 
-var titles = map[problem.Type]string{
-	problem.InvalidRequest:        "Invalid request",
-	problem.BadRequestData:        "Bad request data",
-	problem.AlreadyExists:         "Already exists",
-	problem.OperationNotSupported: "Operation not supported",
-	problem.ResourceNotFound:      "Resource not found",
-	problem.InternalError:         "Internal error",
-	problem.TooComplexQuery:       "Too complex query",
-	problem.TooManyResults:        "Too many results",
-	problem.LdContextNotAvailable: "LD context not available",
-	problem.NoMultiTenantSupport:  "No multi-tenant support",
-	problem.NonexistentTenant:     "Nonexistent tenant",
-	problem.Conflict:              "Conflict",
-	problem.NotAcceptable:         "Not acceptable",
-	problem.UnsupportedMediaType:  "Unsupported media type",
-	problem.MethodNotAllowed:      "Method not allowed",
-	problem.PayloadTooLarge:       "Payload too large",
-	problem.ServiceUnavailable:    "Service unavailable",
-}
 
 // readJSON reads the request body (bounded by the configured limit) and
 // decodes it into any JSON value.

@@ -118,3 +118,31 @@ func Invalid(format string, args ...any) *Error { return New(InvalidRequest, for
 
 // NotFound returns a ResourceNotFound error.
 func NotFound(format string, args ...any) *Error { return New(ResourceNotFound, format, args...) }
+
+var titles = map[Type]string{
+	InvalidRequest:        "Invalid request",
+	BadRequestData:        "Bad request data",
+	AlreadyExists:         "Already exists",
+	OperationNotSupported: "Operation not supported",
+	ResourceNotFound:      "Resource not found",
+	InternalError:         "Internal error",
+	TooComplexQuery:       "Too complex query",
+	TooManyResults:        "Too many results",
+	LdContextNotAvailable: "LD context not available",
+	NoMultiTenantSupport:  "No multi-tenant support",
+	NonexistentTenant:     "Nonexistent tenant",
+	Conflict:              "Conflict",
+	NotAcceptable:         "Not acceptable",
+	UnsupportedMediaType:  "Unsupported media type",
+	MethodNotAllowed:      "Method not allowed",
+	PayloadTooLarge:       "Payload too large",
+	ServiceUnavailable:    "Service unavailable",
+}
+
+// Title returns the short summary of an error type (the ProblemDetails title).
+func Title(t Type) string {
+	if s, ok := titles[t]; ok {
+		return s
+	}
+	return string(t)
+}

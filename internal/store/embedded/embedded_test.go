@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,4 +84,53 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
 		}
 	}
+}
+
+// TestReadersDuringWrites runs readers against concurrent writers (for the
+// race detector) and checks readers only ever see whole entities.
+func TestReadersDuringWrites(t *testing.T) {
+	s := openTest(t, t.TempDir(), true)
+	defer s.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				e := sampleEntity(w*1000 + i%50)
+				if _, err := s.Write(ctx, store.DefaultTenant, []store.Change{putChange(e)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for r := 0; r < 2; r++ {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := s.Query(ctx, store.DefaultTenant, store.Query{Types: benchTypes[:3], Limit: 10, Count: true})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, e := range res.Entities {
+					if len(e.Attrs) != len(sampleEntity(0).Attrs) {
+						t.Errorf("partial entity %s", e.ID)
+					}
+				}
+				if _, err := s.Get(ctx, store.DefaultTenant, sampleEntity(1).ID); err != nil && err != store.ErrNotFound {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
 }
