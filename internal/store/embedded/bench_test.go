@@ -91,7 +91,13 @@ func putChange(e *ngsild.Entity) store.Change {
 // BenchmarkWriteSingle measures durable single-entity writes from 64
 // concurrent writers sharing fsyncs.
 func BenchmarkWriteSingle(b *testing.B) {
+	b.Run("group-commit", func(b *testing.B) { benchWriteSingle(b, false) })
+	b.Run("serial-sync", func(b *testing.B) { benchWriteSingle(b, true) })
+}
+
+func benchWriteSingle(b *testing.B, serialSync bool) {
 	s := openTest(b, b.TempDir(), false)
+	s.serialSync = serialSync
 	defer s.Close()
 	ents := make([]*ngsild.Entity, 4096)
 	for i := range ents {

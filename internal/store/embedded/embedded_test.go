@@ -107,8 +107,11 @@ func TestReadersDuringWrites(t *testing.T) {
 			}
 		}()
 	}
+	var readers sync.WaitGroup
 	for r := 0; r < 2; r++ {
+		readers.Add(1)
 		go func() {
+			defer readers.Done()
 			for {
 				select {
 				case <-stop:
@@ -133,4 +136,5 @@ func TestReadersDuringWrites(t *testing.T) {
 	}
 	wg.Wait()
 	close(stop)
+	readers.Wait()
 }

@@ -54,7 +54,10 @@ type Store struct {
 	db      *pebble.DB
 	log     *slog.Logger
 	noSync  bool
-	syms    *symbols
+	// serialSync makes each commit wait for its own fsync under writeMu (no
+	// shared fsyncs); only benchmarks set it, to compare with group commit.
+	serialSync bool
+	syms       *symbols
 	metrics *metrics
 
 	tenantsMu sync.RWMutex
@@ -288,7 +291,7 @@ func (s *Store) write(ctx context.Context, tenantName string, changes []store.Ch
 	s.last = g
 	s.writeMu.Unlock()
 
-	if !s.noSync {
+	if !s.noSync && !s.serialSync {
 		err = b.SyncWait()
 	}
 	_ = b.Close()
@@ -434,9 +437,12 @@ func (s *Store) commit(g *group) (*pebble.Batch, error) {
 	}
 	_ = b.Set([]byte(keySeq), binary.BigEndian.AppendUint64(nil, seq), nil)
 	var err error
-	if s.noSync {
+	switch {
+	case s.noSync:
 		err = s.db.Apply(b, pebble.NoSync)
-	} else {
+	case s.serialSync:
+		err = s.db.Apply(b, pebble.Sync)
+	default:
 		err = s.db.ApplyNoSyncWait(b, pebble.Sync)
 	}
 	if err != nil {
