@@ -80,6 +80,11 @@ type Query struct {
 	Attrs     []string       // the entity has at least one of these expanded attributes
 	// Filter, when set, is evaluated on each candidate the indexes leave.
 	Filter func(*ngsild.Entity) bool
+	// FilterAttrs, when not nil, lists the only expanded attributes Filter
+	// reads: a store may then hand Filter a partial entity holding just those
+	// of its attributes (id, types, scope and timestamps are always there),
+	// which is much cheaper than decoding it whole. Result entities are whole.
+	FilterAttrs []string
 
 	Offset int
 	Limit  int  // at most this many entities are returned; 0 returns none

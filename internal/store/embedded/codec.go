@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -308,12 +309,22 @@ type decoder struct {
 	last  time.Time
 	attrs []ngsild.Attr  // preallocated attributes, taken in order
 	ptrs  []*ngsild.Attr // preallocated single-instance slices
+	// only, when partial, lists the attribute symbols to decode; the
+	// others are skipped.
+	only    []uint32
+	partial bool
 }
 
 // decodeEntity decodes data, the encoding of the entity with that id.
 func decodeEntity(syms *symbols, id string, data []byte) (*ngsild.Entity, error) {
+	return decodePartial(syms, id, data, nil)
+}
+
+// decodePartial decodes data but only the attributes whose symbols are in
+// only (sorted), or all when only is nil.
+func decodePartial(syms *symbols, id string, data []byte, only []uint32) (*ngsild.Entity, error) {
 	syms.mu.RLock()
-	d := decoder{b: data, names: syms.names}
+	d := decoder{b: data, names: syms.names, only: only, partial: only != nil}
 	ent := d.entity(id)
 	syms.mu.RUnlock()
 	if d.err != nil {
@@ -343,13 +354,26 @@ func (d *decoder) entity(id string) *ngsild.Entity {
 	ent.ModifiedAt = d.time()
 	ent.DeletedAt = d.time()
 	if n := d.count(); n > 0 {
-		ent.Attrs = make(map[string][]*ngsild.Attr, n)
+		m := n
+		if d.partial {
+			m = min(n, len(d.only))
+		}
+		ent.Attrs = make(map[string][]*ngsild.Attr, m)
 		// Most attributes have one instance: allocate those together.
-		d.attrs = make([]ngsild.Attr, n)
+		d.attrs = make([]ngsild.Attr, m)
 		d.ptrs = make([]*ngsild.Attr, n)
 		for i := 0; i < n && d.err == nil; i++ {
-			name := d.sym()
+			sym := d.symID()
+			name := d.names[sym]
 			k := d.count()
+			if d.partial {
+				if _, found := slices.BinarySearch(d.only, sym); !found {
+					for j := 0; j < k && d.err == nil; j++ {
+						d.scanAttr(0, false)
+					}
+					continue
+				}
+			}
 			var insts []*ngsild.Attr
 			if k == 1 {
 				insts = d.ptrs[i : i+1 : i+1]

@@ -27,6 +27,7 @@ type plan struct {
 	q      store.Query
 	types  []uint32 // sorted; nil = any
 	attrs  []uint32 // sorted; nil = any
+	filter []uint32 // sorted symbols of q.FilterAttrs; nil = decode whole
 	prefix string   // every id matching q.IDPattern starts with it
 }
 
@@ -79,14 +80,16 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 		for _, c := range cs {
 			var ent *ngsild.Entity
 			if q.Filter != nil {
-				e, err := decodeEntity(s.syms, c.id, c.data)
+				e, err := decodePartial(s.syms, c.id, c.data, p.filter)
 				if err != nil {
 					return store.Result{}, err
 				}
 				if !q.Filter(e) {
 					continue
 				}
-				ent = e
+				if p.filter == nil {
+					ent = e
+				}
 			}
 			seen++
 			if seen <= q.Offset || len(res.Entities) >= q.Limit {
@@ -138,6 +141,15 @@ func (s *Store) plan(q store.Query) (p plan, ok bool) {
 	}
 	if p.attrs, ok = resolve(q.Attrs); !ok {
 		return p, false
+	}
+	if q.FilterAttrs != nil {
+		p.filter = []uint32{} // attributes never seen are in no entity
+		for _, n := range q.FilterAttrs {
+			if id, ok := s.syms.lookup(n); ok {
+				p.filter = append(p.filter, id)
+			}
+		}
+		slices.Sort(p.filter)
 	}
 	if q.IDs != nil && len(q.IDs) == 0 {
 		return p, false

@@ -45,7 +45,7 @@ func (d *decoder) scan() indexed {
 		name := d.symID()
 		all = append(all, name)
 		for k, j := d.count(), 0; j < k && d.err == nil; j++ {
-			if geo, ok := d.scanAttr(0); ok {
+			if geo, ok := d.scanAttr(0, true); ok {
 				if lo, hi, ok := bbox(geo); ok {
 					ix.geo = append(ix.geo, geoBox{attr: name, min: lo, max: hi})
 				}
@@ -67,8 +67,8 @@ func (d *decoder) symID() uint32 {
 }
 
 // scanAttr skips one attribute, returning its value when it is a
-// GeoProperty's.
-func (d *decoder) scanAttr(depth int) (geo any, isGeo bool) {
+// GeoProperty's and wantGeo is set.
+func (d *decoder) scanAttr(depth int, wantGeo bool) (geo any, isGeo bool) {
 	if depth > maxDepth {
 		d.fail()
 		return nil, false
@@ -76,7 +76,7 @@ func (d *decoder) scanAttr(depth int) (geo any, isGeo bool) {
 	typ := ngsild.AttrType(d.byte())
 	flags := d.uvarint()
 	if flags&fValue != 0 {
-		if typ == ngsild.GeoProperty && depth == 0 {
+		if wantGeo && typ == ngsild.GeoProperty && depth == 0 {
 			geo, isGeo = d.value(0), true
 		} else {
 			d.skipValue(0)
@@ -110,7 +110,7 @@ func (d *decoder) scanAttr(depth int) (geo any, isGeo bool) {
 	if flags&fSub != 0 {
 		for n, i := d.count(), 0; i < n && d.err == nil; i++ {
 			d.symID()
-			d.scanAttr(depth + 1)
+			d.scanAttr(depth+1, false)
 		}
 	}
 	return geo, isGeo

@@ -51,14 +51,14 @@ type Options struct {
 
 // Store is the embedded store. It implements store.Store.
 type Store struct {
-	db      *pebble.DB
-	log     *slog.Logger
-	noSync  bool
+	db     *pebble.DB
+	log    *slog.Logger
+	noSync bool
 	// serialSync makes each commit wait for its own fsync under writeMu (no
 	// shared fsyncs); only benchmarks set it, to compare with group commit.
 	serialSync bool
 	syms       *symbols
-	metrics *metrics
+	metrics    *metrics
 
 	tenantsMu sync.RWMutex
 	tenants   map[string]*tenant // published tenants

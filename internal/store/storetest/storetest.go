@@ -128,7 +128,7 @@ func richEntity(id string) *ngsild.Entity {
 			attrName: {{Type: ngsild.LanguageProperty, LanguageMap: map[string]any{"en": "Lamp", "es": []any{"Farola", "Luz"}}}},
 			attrOwner: {{Type: ngsild.Relationship, Object: []any{"urn:ngsi-ld:Person:1", "urn:ngsi-ld:Person:2"},
 				ObjectType: "https://example.org/ns/Person"}},
-			attrGeo: {{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{-3.7, 40.4}}}},
+			attrGeo:                           {{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{-3.7, 40.4}}}},
 			"https://example.org/ns/category": {{Type: ngsild.VocabProperty, Value: []any{"https://example.org/ns/a", "https://example.org/ns/b"}}},
 			"https://example.org/ns/config": {{Type: ngsild.JsonProperty, Value: map[string]any{
 				"nested": map[string]any{"n": nil, "t": true, "f": false, "big": 1e300, "neg": -12345678901.0, "frac": 0.25},

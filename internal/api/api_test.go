@@ -1,0 +1,188 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/qala-city/qala/internal/api"
+	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/store/embedded"
+)
+
+func do(t testing.TB, method, url, ct, body string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, b
+}
+
+// TestBodyLimit: a body over the configured limit is 413 PayloadTooLarge, and
+// a batch over the batch limit too.
+func TestBodyLimit(t *testing.T) {
+	srv := newTestServer(t)
+	big := `{"id":"urn:ngsi-ld:X:1","type":"X","p":{"type":"Property","value":"` + strings.Repeat("a", 2<<20) + `"}}`
+	resp, b := do(t, "POST", srv.URL+"/ngsi-ld/v1/entities", "application/json", big)
+	if resp.StatusCode != 413 || !strings.Contains(string(b), "PayloadTooLarge") {
+		t.Errorf("2 MiB body: %d %s", resp.StatusCode, b)
+	}
+	var items []string
+	for i := 0; i < 101; i++ {
+		items = append(items, `"urn:ngsi-ld:X:`+string(rune('a'+i%26))+`"`)
+	}
+	resp, b = do(t, "POST", srv.URL+"/ngsi-ld/v1/entityOperations/delete", "application/json", "["+strings.Join(items, ",")+"]")
+	if resp.StatusCode != 413 {
+		t.Errorf("batch of 101 with a limit of 100: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestHostedContexts walks the /jsonldContexts API (clause 5.13): add, use
+// in a Link header, list, serve, delete.
+func TestHostedContexts(t *testing.T) {
+	srv := newTestServer(t)
+	resp, b := do(t, "POST", srv.URL+"/ngsi-ld/v1/jsonldContexts", "application/json",
+		`{"@context": {"Bus": "https://example.org/astana/Bus", "route": "https://example.org/astana/route"}}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("add: %d %s", resp.StatusCode, b)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/ngsi-ld/v1/jsonldContexts/") {
+		t.Fatalf("Location %q", loc)
+	}
+	link := `<` + srv.URL + loc + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
+	resp, b = do(t, "POST", srv.URL+"/ngsi-ld/v1/entities", "application/json",
+		`{"id":"urn:ngsi-ld:Bus:1","type":"Bus","route":{"type":"Property","value":"12"}}`, "Link", link)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create with hosted context: %d %s", resp.StatusCode, b)
+	}
+	// Without the context the terms come back expanded with the hosted IRIs.
+	_, b = do(t, "GET", srv.URL+"/ngsi-ld/v1/entities/urn:ngsi-ld:Bus:1?options=keyValues", "", "")
+	if !strings.Contains(string(b), `"https://example.org/astana/route":"12"`) {
+		t.Errorf("expanded read: %s", b)
+	}
+	_, b = do(t, "GET", srv.URL+"/ngsi-ld/v1/entities/urn:ngsi-ld:Bus:1?options=keyValues", "", "", "Link", link)
+	if !strings.Contains(string(b), `"route":"12"`) || !strings.Contains(string(b), `"type":"Bus"`) {
+		t.Errorf("compacted read: %s", b)
+	}
+	resp, b = do(t, "GET", srv.URL+"/ngsi-ld/v1/jsonldContexts?kind=Hosted&details=true", "", "")
+	var list []map[string]any
+	if err := json.Unmarshal(b, &list); err != nil || resp.StatusCode != 200 || len(list) != 1 || list[0]["kind"] != "Hosted" {
+		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	}
+	resp, b = do(t, "GET", srv.URL+loc, "", "")
+	if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"route"`)) {
+		t.Errorf("serve: %d %s", resp.StatusCode, b)
+	}
+	if resp, b = do(t, "DELETE", srv.URL+loc, "", ""); resp.StatusCode != 204 {
+		t.Errorf("delete: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ = do(t, "GET", srv.URL+loc, "", ""); resp.StatusCode != 404 {
+		t.Errorf("served after delete: %d", resp.StatusCode)
+	}
+	if resp, _ = do(t, "DELETE", srv.URL+"/ngsi-ld/v1/jsonldContexts/"+url.PathEscape(jsonld.CoreV18), "", ""); resp.StatusCode != 400 {
+		t.Errorf("deleting the core context: %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestCORS: off by default; with origins configured, preflights are answered
+// and responses carry the exposed NGSI-LD headers.
+func TestCORS(t *testing.T) {
+	srv := newTestServer(t)
+	resp, _ := do(t, "OPTIONS", srv.URL+"/ngsi-ld/v1/entities", "", "", "Origin", "https://console.astana.kz", "Access-Control-Request-Method", "POST")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS is on by default")
+	}
+
+	st, err := embedded.Open(embedded.Options{Dir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, _ := jsonld.New(jsonld.Config{})
+	cors := httptest.NewServer(api.New(api.Config{CORSOrigins: []string{"https://console.astana.kz"}}, st, res, nil, nil))
+	defer cors.Close()
+	resp, _ = do(t, "OPTIONS", cors.URL+"/ngsi-ld/v1/entities", "", "", "Origin", "https://console.astana.kz", "Access-Control-Request-Method", "POST")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://console.astana.kz" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, _ = do(t, "GET", cors.URL+"/ngsi-ld/v1/entities?type=X", "", "", "Origin", "https://evil.example")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("a foreign origin was allowed")
+	}
+}
+
+// FuzzAPI sends arbitrary requests to every route: whatever comes in, the
+// answer is never a 5xx, and every error is a ProblemDetails body.
+func FuzzAPI(f *testing.F) {
+	paths := []string{"/ngsi-ld/v1/entities", "/ngsi-ld/v1/entities/urn:ngsi-ld:X:1", "/ngsi-ld/v1/entities/urn:ngsi-ld:X:1/attrs",
+		"/ngsi-ld/v1/entities/urn:ngsi-ld:X:1/attrs/p", "/ngsi-ld/v1/entityOperations/create", "/ngsi-ld/v1/entityOperations/upsert",
+		"/ngsi-ld/v1/entityOperations/update", "/ngsi-ld/v1/entityOperations/merge", "/ngsi-ld/v1/entityOperations/delete",
+		"/ngsi-ld/v1/jsonldContexts", "/ngsi-ld/v1/jsonldContexts/x"}
+	methods := []string{"GET", "POST", "PATCH", "PUT", "DELETE"}
+	// Link headers come from a fixed set: the fuzzer must not make the
+	// server fetch @contexts from arbitrary hosts.
+	links := []string{"", `<https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld>; rel="http://www.w3.org/ns/json-ld#context"`,
+		`<https://smartdatamodels.org/context.jsonld>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`,
+		`<urn:x>; rel="http://www.w3.org/ns/json-ld#context"`, `garbage<>;;`, `<http://127.0.0.1:1/c.jsonld>; rel="http://www.w3.org/ns/json-ld#context"`}
+	f.Add(uint8(1), uint8(0), "", `{"id":"urn:ngsi-ld:X:1","type":"X","p":{"type":"Property","value":1}}`, "application/json", uint8(0))
+	f.Add(uint8(3), uint8(2), "options=noOverwrite", `{"p":{"value":[1,{"a":null}]}}`, "application/ld+json", uint8(1))
+	f.Add(uint8(5), uint8(1), "", `[{"id":"urn:ngsi-ld:X:1","type":"X","@context":{"X":"urn:x"}}]`, "application/ld+json", uint8(0))
+	f.Add(uint8(0), uint8(0), "type=X&attrs=p&count=true&limit=0", ``, "", uint8(3))
+	f.Add(uint8(1), uint8(0), "options=keyValues,sysAttrs&lang=fr;q=0.5", ``, "", uint8(2))
+	st, err := embedded.Open(embedded.Options{Dir: f.TempDir(), NoSync: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	res, _ := jsonld.New(jsonld.Config{})
+	h := api.New(api.Config{MaxBody: 1 << 16}, st, res, nil, nil)
+	f.Fuzz(func(t *testing.T, m, p uint8, query, body, ct string, l uint8) {
+		link := links[int(l)%len(links)]
+		if strings.Contains(body, "://") && !strings.Contains(body, "uri.etsi.org") && !strings.Contains(body, "smartdatamodels") {
+			t.Skip("bodies naming remote @contexts would make the server fetch them")
+		}
+		target := paths[int(p)%len(paths)]
+		if query != "" {
+			target += "?" + query
+		}
+		req := httptest.NewRequest(methods[int(m)%len(methods)], "http://qala"+"/", strings.NewReader(body))
+		req.URL.RawQuery = query
+		req.URL.Path = paths[int(p)%len(paths)]
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if link != "" {
+			req.Header.Set("Link", link)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 && w.Code != 504 {
+			t.Fatalf("%s %s → %d %s", req.Method, target, w.Code, w.Body.String())
+		}
+		if w.Code >= 400 {
+			var pd struct{ Type, Title string }
+			if err := json.Unmarshal(w.Body.Bytes(), &pd); err != nil || !strings.HasPrefix(pd.Type, "https://uri.etsi.org/ngsi-ld/errors/") || pd.Title == "" {
+				t.Fatalf("%s %s → %d with a body that is not ProblemDetails: %s", req.Method, target, w.Code, w.Body.String())
+			}
+		}
+	})
+}
