@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/store"
 )
@@ -154,7 +155,7 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 		b = x
 	default:
 		var err error
-		b, err = json.Marshal(x)
+		b, err = ngsild.AppendJSON(make([]byte, 0, 1024), x)
 		if err != nil {
 			a.log.Error("encoding response", "err", err)
 			return a.writeError(w, r, problem.New(problem.InternalError, "encoding the response failed"), nil)
@@ -232,8 +233,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allo
 // readJSON reads the request body (bounded by the configured limit) and
 // decodes it into any JSON value.
 func (c *call) readJSON() (any, error) {
-	body := http.MaxBytesReader(nil, c.r.Body, c.api.cfg.MaxBody)
-	b, err := io.ReadAll(body)
+	if c.r.ContentLength > c.api.cfg.MaxBody {
+		return nil, problem.New(problem.PayloadTooLarge, "request body exceeds %d bytes", c.api.cfg.MaxBody)
+	}
+	b, err := readBody(c.r, c.api.cfg.MaxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -266,4 +269,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// readBody reads a request body of at most max bytes, in one allocation when
+// the client announced its length.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	body := http.MaxBytesReader(nil, r.Body, max)
+	if n := r.ContentLength; n > 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(body)
 }

@@ -101,7 +101,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if mt == mtLD {
 		o.IncludeContext = contextValue(ctx)
 	}
-	out := make([]any, len(res.Entities))
+	out := make([]ngsild.Doc, len(res.Entities))
 	for i, e := range res.Entities {
 		out[i] = ngsild.Render(e, o)
 	}

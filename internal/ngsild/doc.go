@@ -261,3 +261,8 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendJSON appends the JSON encoding of any value that may appear in a
+// response (Doc, []Doc, and the generic JSON types; others fall back to
+// encoding/json) to b.
+func AppendJSON(b []byte, v any) ([]byte, error) { return appendValue(b, v) }

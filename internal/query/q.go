@@ -540,6 +540,9 @@ func (p *qParser) value(op Op, after int) (Value, error) {
 		p.expand(&v)
 		return v, nil
 	}
+	if c := p.peek(); c == '=' || c == '<' || c == '>' || c == '!' || c == '~' {
+		return Value{}, p.errAt(at, "unexpected %s after %q; expected a value", p.describe(at), p.src[after:at])
+	}
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		if c == ';' || c == '|' || c == ')' || c == ',' || c == '"' || (c == '.' && strings.HasPrefix(p.src[p.pos:], "..")) {
