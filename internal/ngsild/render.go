@@ -88,6 +88,15 @@ func (r *renderer) compact(iri string) string {
 	return r.o.Context.CompactIRI(iri)
 }
 
+// compactType compacts an IRI in a type position (entity types, objectType,
+// VocabProperty values), which JSON-LD compacts like @type values.
+func (r *renderer) compactType(iri string) string {
+	if r.o.Context == nil {
+		return iri
+	}
+	return r.o.Context.CompactType(iri)
+}
+
 // keepMember applies pick and omit to an entity member.
 func (r *renderer) keepMember(name string) bool {
 	if r.o.Pick != nil && !slices.Contains(r.o.Pick, name) {
@@ -172,11 +181,11 @@ func sortMembers(d Doc) {
 // compactList renders expanded type IRIs: one as a string, more as an array.
 func (r *renderer) compactList(iris []string) any {
 	if len(iris) == 1 {
-		return r.compact(iris[0])
+		return r.compactType(iris[0])
 	}
 	out := make([]any, len(iris))
 	for i, t := range iris {
-		out[i] = r.compact(t)
+		out[i] = r.compactType(t)
 	}
 	return out
 }
@@ -186,7 +195,7 @@ func (r *renderer) compactList(iris []string) any {
 func (r *renderer) compactValue(v any) any {
 	switch x := v.(type) {
 	case string:
-		return r.compact(x)
+		return r.compactType(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -196,7 +205,7 @@ func (r *renderer) compactValue(v any) any {
 	case []string:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = r.compact(e)
+			out[i] = r.compactType(e)
 		}
 		return out
 	}
