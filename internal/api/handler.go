@@ -93,9 +93,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // prepare checks what every operation shares: query parameters, tenant.
 func (a *API) prepare(c *call) (*response, error) {
-	q, err := url.ParseQuery(c.r.URL.RawQuery)
+	q, err := parseQuery(c.r.URL.RawQuery)
 	if err != nil {
-		return nil, problem.Invalid("malformed query string: %v", err)
+		return nil, err
 	}
 	for k := range q {
 		if !contains(c.route.params, k) {
@@ -283,4 +283,29 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 		return b, nil
 	}
 	return io.ReadAll(body)
+}
+
+// parseQuery splits a query string on "&" only: NGSI-LD parameters hold
+// unescaped ";" (georel=near;maxDistance==500, q=a>1;b<2), which
+// url.ParseQuery refuses.
+func parseQuery(raw string) (url.Values, error) {
+	v := url.Values{}
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, problem.Invalid("malformed query parameter name %q: %v", k, err)
+		}
+		value, err := url.QueryUnescape(val)
+		if err != nil {
+			return nil, problem.Invalid("malformed value of query parameter %q: %v", key, err)
+		}
+		v[key] = append(v[key], value)
+	}
+	return v, nil
 }

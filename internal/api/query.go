@@ -1,17 +1,17 @@
 package api
 
 import (
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
+	"github.com/qala-city/qala/internal/query"
 	"github.com/qala-city/qala/internal/store"
 )
 
-// queryEntities is Query Entities (clause 5.7.2, 6.4.3.2) for selection by id,
-// idPattern, type and attrs, with pagination and count.
+// queryEntities is Query Entities (clause 5.7.2, 6.4.3.2): selection by id,
+// idPattern, type expression, attrs, q, scopeQ and geo-query, with pagination
+// and count.
 func (a *API) queryEntities(c *call) (*response, error) {
 	mt, err := c.accept(true)
 	if err != nil {
@@ -25,49 +25,26 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf"} {
-		if _, ok := c.query[p]; ok {
-			return nil, problem.New(problem.OperationNotSupported, "query parameter %s is not supported yet", p)
-		}
+	sel, err := query.Parse(query.ParamsFromValues(c.query), ctx)
+	if err != nil {
+		return nil, err
 	}
-	var q store.Query
-	if v := c.query.Get("id"); v != "" {
-		for _, id := range splitList(v) {
-			if !isURI(id) {
-				return nil, problem.BadData("id %q is not a URI", id)
-			}
-			q.IDs = append(q.IDs, id)
-		}
+	if _, ok := c.query["csf"]; ok {
+		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
 	}
-	if v := c.query.Get("idPattern"); v != "" {
-		re, err := regexp.Compile(v)
-		if err != nil {
-			return nil, problem.BadData("idPattern is not a valid regular expression: %v", err)
-		}
-		q.IDPattern = re
-	}
-	if v, ok := c.query["type"]; ok {
-		if strings.ContainsAny(v[0], ";()") {
-			return nil, problem.New(problem.OperationNotSupported, "type expressions with ; and () are not supported yet; use a comma-separated list")
-		}
-		for _, t := range strings.FieldsFunc(v[0], func(r rune) bool { return r == ',' || r == '|' }) {
-			t = strings.TrimSpace(t)
-			if !validName(t) {
-				return nil, problem.BadData("type %q is not a valid entity type", t)
-			}
-			q.Types = append(q.Types, ctx.ExpandTerm(t))
-		}
-		if len(q.Types) == 0 {
-			return nil, problem.BadData("type must name at least one entity type")
-		}
-	}
-	q.Attrs = o.Attrs
 	local, err := boolParam(c, "local")
 	if err != nil {
 		return nil, err
 	}
-	if q.IDs == nil && q.IDPattern == nil && q.Types == nil && q.Attrs == nil && !local {
-		return nil, problem.BadData("a query needs at least one of id, idPattern, type, attrs, q, geometry or local=true")
+	if sel.Empty() && o.Attrs == nil && !local {
+		return nil, problem.BadData("a query needs at least one of id, idPattern, type, attrs, q, scopeQ, geometry or local=true")
+	}
+	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
+	if types, ok := sel.IndexTypes(); ok {
+		q.Types = types
+	}
+	if sel.Q != nil || sel.ScopeQ != nil || sel.Geo != nil || (sel.Type != nil && q.Types == nil) {
+		q.Filter = sel.Match
 	}
 	count, err := boolParam(c, "count")
 	if err != nil {

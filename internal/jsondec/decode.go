@@ -89,7 +89,7 @@ type frame struct {
 const cacheSize = 64
 
 // maxCachedValue is the longest string value the value cache keeps.
-const maxCachedValue = 40
+const maxCachedValue = 128
 
 // decoder holds the scratch space of one Decode call. Decoders are pooled
 // for their buffers only: reset clears every string and value they hold, so
@@ -100,8 +100,20 @@ type decoder struct {
 	frames []frame
 	buf    []byte // unescaped string bytes
 
+	// usedVals and usedKeys are the most entries vals and keys have held;
+	// closing a container leaves stale entries above the new length, and
+	// reset clears them all at once.
+	usedVals, usedKeys int
+
+	// keyCache and valCache hold the strings of recent keys and short
+	// values of this call: an entry is valid only if its slot in keyGen or
+	// valGen equals gen, which every call changes, so nothing is reused
+	// across calls and nothing needs clearing between them.
 	keyCache [cacheSize]string
 	valCache [cacheSize]any
+	keyGen   [cacheSize]uint32
+	valGen   [cacheSize]uint32
+	gen      uint32
 
 	// numErr is the first number found out of float64 range. Like
 	// encoding/json, Decode reports it only if the input has no syntax
@@ -114,6 +126,7 @@ var decoders = sync.Pool{New: func() any {
 		vals:   make([]any, 0, 256),
 		keys:   make([]string, 0, 128),
 		frames: make([]frame, 0, 16),
+		gen:    1,
 	}
 }}
 
@@ -123,12 +136,14 @@ const maxPooledVals = 1 << 16
 
 // reset drops every reference the decoder holds.
 func (d *decoder) reset() {
-	clear(d.vals[:cap(d.vals)])
-	clear(d.keys[:cap(d.keys)])
+	clear(d.vals[:max(d.usedVals, len(d.vals))])
+	clear(d.keys[:max(d.usedKeys, len(d.keys))])
 	d.vals, d.keys, d.frames = d.vals[:0], d.keys[:0], d.frames[:0]
-	d.keyCache = [cacheSize]string{}
-	d.valCache = [cacheSize]any{}
+	d.usedVals, d.usedKeys = 0, 0
 	d.numErr = nil
+	if d.gen++; d.gen == 0 {
+		d.keyGen, d.valGen, d.gen = [cacheSize]uint32{}, [cacheSize]uint32{}, 1
+	}
 }
 
 // Decode decodes the single JSON value in b (RFC 8259; whitespace may
@@ -291,8 +306,8 @@ func (d *decoder) closeObject(f *frame) map[string]any {
 	for k, key := range keys {
 		m[key] = vals[k]
 	}
-	clear(vals)
-	clear(keys)
+	d.usedVals = max(d.usedVals, len(d.vals))
+	d.usedKeys = max(d.usedKeys, len(d.keys))
 	d.vals, d.keys = d.vals[:f.start], d.keys[:f.keyStart]
 	return m
 }
@@ -302,7 +317,7 @@ func (d *decoder) closeArray(f *frame) []any {
 	vals := d.vals[f.start:]
 	a := make([]any, len(vals))
 	copy(a, vals)
-	clear(vals)
+	d.usedVals = max(d.usedVals, len(d.vals))
 	d.vals = d.vals[:f.start]
 	return a
 }

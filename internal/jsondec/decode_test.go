@@ -273,3 +273,43 @@ func TestDecodeConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeDoesNotAliasInput(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "entity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] = 'X'
+	}
+	if !sameValue(got, want) {
+		t.Errorf("value changed when the input was overwritten: %#v", got)
+	}
+}
+
+func TestDecodeCacheGenerationWraps(t *testing.T) {
+	d := decoders.New().(*decoder)
+	d.gen = ^uint32(0)
+	in := []byte(`{"k":"v","k2":"v"}`)
+	for range 3 {
+		got, err := d.decode(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]any{"k": "v", "k2": "v"}; !sameValue(got, want) {
+			t.Fatalf("decode = %#v, want %#v", got, want)
+		}
+		d.reset()
+	}
+	if d.gen != 3 {
+		t.Errorf("gen = %d after wrapping, want 3", d.gen)
+	}
+}

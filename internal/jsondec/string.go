@@ -71,11 +71,14 @@ func (d *decoder) keyString(data []byte, i int) (string, int, *SyntaxError) {
 	if j < len(data) && data[j] == '"' {
 		b := data[i+1 : j]
 		slot := cacheSlot(b)
-		if d.keyCache[slot] == string(b) {
+		if wellKnownKeys[slot] == string(b) {
+			return wellKnownKeys[slot], j + 1, nil
+		}
+		if d.keyGen[slot] == d.gen && d.keyCache[slot] == string(b) {
 			return d.keyCache[slot], j + 1, nil
 		}
 		s := string(b)
-		d.keyCache[slot] = s
+		d.keyCache[slot], d.keyGen[slot] = s, d.gen
 		return s, j + 1, nil
 	}
 	return d.unquote(data, i+1, j)
@@ -95,11 +98,14 @@ func (d *decoder) stringValue(data []byte, i int) (any, int, *SyntaxError) {
 			return string(b), j + 1, nil
 		}
 		slot := cacheSlot(b)
-		if e := d.valCache[slot]; e != nil && e.(string) == string(b) {
+		if e := wellKnownValues[slot]; e != nil && e.(string) == string(b) {
+			return e, j + 1, nil
+		}
+		if e := d.valCache[slot]; d.valGen[slot] == d.gen && e.(string) == string(b) {
 			return e, j + 1, nil
 		}
 		var v any = string(b)
-		d.valCache[slot] = v
+		d.valCache[slot], d.valGen[slot] = v, d.gen
 		return v, j + 1, nil
 	}
 	s, j, err := d.unquote(data, i+1, j)

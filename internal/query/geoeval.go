@@ -13,31 +13,50 @@ import (
 // count as part of an area: a point on a polygon's edge is within it.
 
 // shape is a geometry flattened into its points, lines and polygons (the
-// members of a GeometryCollection merged).
+// members of a GeometryCollection merged). It shares g's coordinate slices
+// and never modifies them. A single line or polygon is held in line or poly
+// rather than in a one-element slice, so that a shape of a simple geometry
+// lives on its user's stack.
 type shape struct {
 	pts   []geo.Pos
 	lines [][]geo.Pos
 	polys [][][]geo.Pos
-}
-
-func flatten(g geo.Geometry) shape {
-	var s shape
-	s.add(g)
-	return s
+	line  []geo.Pos   // one more line, when set
+	poly  [][]geo.Pos // one more polygon, when set
 }
 
 func (s *shape) add(g geo.Geometry) {
 	switch g.Type {
 	case geo.Point, geo.MultiPoint:
-		s.pts = append(s.pts, g.Coords...)
+		if s.pts == nil {
+			s.pts = g.Coords
+		} else {
+			s.pts = append(s.pts[:len(s.pts):len(s.pts)], g.Coords...)
+		}
 	case geo.LineString:
-		s.lines = append(s.lines, g.Coords)
+		if s.line == nil {
+			s.line = g.Coords
+		} else {
+			s.lines = append(s.lines[:len(s.lines):len(s.lines)], g.Coords)
+		}
 	case geo.MultiLineString:
-		s.lines = append(s.lines, g.Lines...)
+		if s.lines == nil {
+			s.lines = g.Lines
+		} else {
+			s.lines = append(s.lines[:len(s.lines):len(s.lines)], g.Lines...)
+		}
 	case geo.Polygon:
-		s.polys = append(s.polys, g.Lines)
+		if s.poly == nil {
+			s.poly = g.Lines
+		} else {
+			s.polys = append(s.polys[:len(s.polys):len(s.polys)], g.Lines)
+		}
 	case geo.MultiPolygon:
-		s.polys = append(s.polys, g.Polygons...)
+		if s.polys == nil {
+			s.polys = g.Polygons
+		} else {
+			s.polys = append(s.polys[:len(s.polys):len(s.polys)], g.Polygons...)
+		}
 	case geo.GeometryCollection:
 		for _, c := range g.Geometries {
 			s.add(c)
@@ -45,11 +64,35 @@ func (s *shape) add(g geo.Geometry) {
 	}
 }
 
+func (s *shape) numLines() int { return len(s.lines) + b2i(s.line != nil) }
+func (s *shape) numPolys() int { return len(s.polys) + b2i(s.poly != nil) }
+
+func (s *shape) lineAt(i int) []geo.Pos {
+	if i < len(s.lines) {
+		return s.lines[i]
+	}
+	return s.line
+}
+
+func (s *shape) polyAt(i int) [][]geo.Pos {
+	if i < len(s.polys) {
+		return s.polys[i]
+	}
+	return s.poly
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (s *shape) dim() int {
 	switch {
-	case len(s.polys) > 0:
+	case s.numPolys() > 0:
 		return 2
-	case len(s.lines) > 0:
+	case s.numLines() > 0:
 		return 1
 	}
 	return 0
@@ -59,15 +102,18 @@ func (s *shape) dim() int {
 // nearest point of g: to a point, to the nearest point of a line, to the
 // nearest point of a polygon's boundary, and 0 when p lies inside a polygon.
 func DistanceTo(p geo.Pos, g geo.Geometry) float64 {
-	s := flatten(g)
+	var s shape
+	s.add(g)
 	d := math.Inf(1)
 	for _, q := range s.pts {
 		d = math.Min(d, geo.Distance(p, q))
 	}
-	for _, l := range s.lines {
+	for i := range s.numLines() {
+		l := s.lineAt(i)
 		d = math.Min(d, distLine(p, l))
 	}
-	for _, poly := range s.polys {
+	for i := range s.numPolys() {
+		poly := s.polyAt(i)
 		if inPolygon(p, poly) > 0 {
 			return 0
 		}
@@ -261,7 +307,9 @@ func polygonsMeet(p, q [][]geo.Pos) bool {
 // Intersect reports whether geometries a and b share at least one point
 // (the complement of "disjoint").
 func Intersect(a, b geo.Geometry) bool {
-	sa, sb := flatten(a), flatten(b)
+	var sa, sb shape
+	sa.add(a)
+	sb.add(b)
 	return sa.meets(&sb)
 }
 
@@ -276,25 +324,31 @@ func (a *shape) meets(b *shape) bool {
 			return true
 		}
 	}
-	for _, l := range a.lines {
-		for _, m := range b.lines {
+	for i := range a.numLines() {
+		l := a.lineAt(i)
+		for j := range b.numLines() {
+			m := b.lineAt(j)
 			if linesMeet(l, m) {
 				return true
 			}
 		}
-		for _, q := range b.polys {
+		for j := range b.numPolys() {
+			q := b.polyAt(j)
 			if lineMeetsPolygon(l, q) {
 				return true
 			}
 		}
 	}
-	for _, q := range a.polys {
-		for _, m := range b.lines {
+	for i := range a.numPolys() {
+		q := a.polyAt(i)
+		for j := range b.numLines() {
+			m := b.lineAt(j)
 			if lineMeetsPolygon(m, q) {
 				return true
 			}
 		}
-		for _, r := range b.polys {
+		for j := range b.numPolys() {
+			r := b.polyAt(j)
 			if polygonsMeet(q, r) {
 				return true
 			}
@@ -309,12 +363,14 @@ func (s *shape) coversPoint(p geo.Pos) bool {
 			return true
 		}
 	}
-	for _, l := range s.lines {
+	for i := range s.numLines() {
+		l := s.lineAt(i)
 		if onLine(p, l) {
 			return true
 		}
 	}
-	for _, poly := range s.polys {
+	for i := range s.numPolys() {
+		poly := s.polyAt(i)
 		if inPolygon(p, poly) > 0 {
 			return true
 		}
@@ -343,28 +399,14 @@ func (s *shape) coversLine(l []geo.Pos) bool {
 // it properly crosses a polygon border, or a piece between the points
 // where it meets borders leaves s.
 func (s *shape) coversSegment(a, b geo.Pos) bool {
-	cuts := []float64{0, 1}
-	add := func(c, d geo.Pos) {
-		if t, ok := segmentParam(a, b, c); ok {
-			cuts = append(cuts, t)
-		}
-		if t, ok := segmentParam(a, b, d); ok {
-			cuts = append(cuts, t)
-		}
-		if t, ok := crossParam(a, b, c, d); ok {
-			cuts = append(cuts, t)
-		}
+	var buf [32]float64
+	cuts := append(buf[:0], 0, 1)
+	for i := range s.numLines() {
+		cuts = appendCuts(cuts, a, b, s.lineAt(i))
 	}
-	for _, l := range s.lines {
-		for i := 1; i < len(l); i++ {
-			add(l[i-1], l[i])
-		}
-	}
-	for _, poly := range s.polys {
-		for _, r := range poly {
-			for i := 1; i < len(r); i++ {
-				add(r[i-1], r[i])
-			}
+	for i := range s.numPolys() {
+		for _, r := range s.polyAt(i) {
+			cuts = appendCuts(cuts, a, b, r)
 		}
 	}
 	sortFloats(cuts)
@@ -379,6 +421,22 @@ func (s *shape) coversSegment(a, b geo.Pos) bool {
 		}
 	}
 	return true
+}
+
+// appendCuts appends the parameters along a–b where it meets the polyline l:
+// l's vertices lying on a–b and proper crossings.
+func appendCuts(cuts []float64, a, b geo.Pos, l []geo.Pos) []float64 {
+	for i, p := range l {
+		if t, ok := segmentParam(a, b, p); ok {
+			cuts = append(cuts, t)
+		}
+		if i > 0 {
+			if t, ok := crossParam(a, b, l[i-1], p); ok {
+				cuts = append(cuts, t)
+			}
+		}
+	}
+	return cuts
 }
 
 // segmentParam returns t in [0,1] with a+t(b-a) = p when p lies on a–b.
@@ -417,10 +475,11 @@ func sortFloats(xs []float64) {
 // coversPolygon reports whether polygon p lies in s: its exterior ring is
 // covered, and no hole of a covering polygon lies in p's interior.
 func (s *shape) coversPolygon(p [][]geo.Pos) bool {
-	if len(s.polys) == 0 || !s.coversLine(p[0]) {
+	if s.numPolys() == 0 || !s.coversLine(p[0]) {
 		return false
 	}
-	for _, q := range s.polys {
+	for i := range s.numPolys() {
+		q := s.polyAt(i)
 		for _, h := range q[1:] {
 			for _, v := range h {
 				if inPolygon(v, p) == 2 {
@@ -435,18 +494,22 @@ func (s *shape) coversPolygon(p [][]geo.Pos) bool {
 // CoveredBy reports whether every point of a lies in b ("a within b", and
 // "b contains a"); borders are part of areas.
 func CoveredBy(a, b geo.Geometry) bool {
-	sa, sb := flatten(a), flatten(b)
+	var sa, sb shape
+	sa.add(a)
+	sb.add(b)
 	for _, p := range sa.pts {
 		if !sb.coversPoint(p) {
 			return false
 		}
 	}
-	for _, l := range sa.lines {
+	for i := range sa.numLines() {
+		l := sa.lineAt(i)
 		if !sb.coversLine(l) {
 			return false
 		}
 	}
-	for _, p := range sa.polys {
+	for i := range sa.numPolys() {
+		p := sa.polyAt(i)
 		if !sb.coversPolygon(p) {
 			return false
 		}
@@ -457,21 +520,70 @@ func CoveredBy(a, b geo.Geometry) bool {
 // Overlap reports whether a and b overlap: they have the same dimension,
 // their interiors meet, and neither covers the other.
 func Overlap(a, b geo.Geometry) bool {
-	sa, sb := flatten(a), flatten(b)
+	var sa, sb shape
+	sa.add(a)
+	sb.add(b)
 	if sa.dim() != sb.dim() || !sa.meets(&sb) || CoveredBy(a, b) || CoveredBy(b, a) {
 		return false
 	}
-	if sa.dim() < 2 {
+	switch sa.dim() {
+	case 0:
 		return true
+	case 1:
+		return sa.linesShareSegment(&sb)
 	}
 	return sa.interiorsMeet(&sb)
+}
+
+// linesShareSegment reports whether lines of a and b share a piece of
+// positive length (lines that merely cross or touch do not overlap).
+func (a *shape) linesShareSegment(b *shape) bool {
+	for i := range a.numLines() {
+		l := a.lineAt(i)
+		for j := range b.numLines() {
+			m := b.lineAt(j)
+			for i := 1; i < len(l); i++ {
+				for j := 1; j < len(m); j++ {
+					if collinearOverlap(l[i-1], l[i], m[j-1], m[j]) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func collinearOverlap(a, b, c, d geo.Pos) bool {
+	if sign(orient(a, b, c)) != 0 || sign(orient(a, b, d)) != 0 {
+		return false
+	}
+	t0, ok0 := projParam(a, b, c)
+	t1, ok1 := projParam(a, b, d)
+	if !ok0 || !ok1 {
+		return false
+	}
+	lo, hi := math.Min(t0, t1), math.Max(t0, t1)
+	return math.Min(hi, 1)-math.Max(lo, 0) > 1e-12
+}
+
+// projParam returns the parameter of p's projection on the line a–b.
+func projParam(a, b, p geo.Pos) (float64, bool) {
+	dx, dy := b.Lon-a.Lon, b.Lat-a.Lat
+	l := dx*dx + dy*dy
+	if l == 0 {
+		return 0, false
+	}
+	return ((p.Lon-a.Lon)*dx + (p.Lat-a.Lat)*dy) / l, true
 }
 
 // interiorsMeet reports, for areas, whether a's and b's interiors share a
 // point: a vertex of one strictly inside the other, or borders crossing.
 func (a *shape) interiorsMeet(b *shape) bool {
-	for _, p := range a.polys {
-		for _, q := range b.polys {
+	for i := range a.numPolys() {
+		p := a.polyAt(i)
+		for j := range b.numPolys() {
+			q := b.polyAt(j)
 			for _, r := range p {
 				for _, v := range r {
 					if inPolygon(v, q) == 2 {

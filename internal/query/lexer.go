@@ -1,12 +1,3 @@
-// Package query holds the one query AST of NGSI-LD: the q query language
-// (clause 4.9 of ETSI GS CIM 009 v1.8), scope queries (clause 4.19),
-// geo-queries (clause 4.10) and entity type selection (clause 4.17), parsed
-// from the raw parameter strings of a request, and an in-memory evaluator of
-// the parsed query against entities held in expanded form (package ngsild).
-//
-// Parsers return *problem.Error values whose detail names the parameter, the
-// byte offset of the fault and the parameter text, so that a client developer
-// can see exactly where the expression went wrong.
 package query
 
 import (

@@ -585,11 +585,11 @@ func (p *qParser) classify(raw string) Value {
 		return Value{Kind: KindBool, Str: raw}
 	}
 	if c := raw[0]; c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9') {
-		if f, err := strconv.ParseFloat(raw, 64); err == nil && !strings.ContainsAny(raw, "xXpP_") {
+		if f, err := strconv.ParseFloat(raw, 64); err == nil && isDecimal(raw) {
 			return Value{Kind: KindNumber, Num: f, Str: raw}
 		}
 	}
-	if t, ok := parseDateTime(raw); ok {
+	if t, ok := parseDateTime(plusFromSpace(raw)); ok {
 		return Value{Kind: KindDateTime, Time: t, HasTime: true, Str: raw}
 	}
 	if t, err := time.Parse(time.DateOnly, raw); err == nil {
@@ -633,4 +633,25 @@ func parseTimeOfDay(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// isDecimal reports whether s is written with decimal digits, signs, "."
+// and exponents only (no hex, underscores, Inf or NaN).
+func isDecimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return true
+}
+
+// plusFromSpace restores the "+" of a DateTime's zone offset that
+// form-style URL decoding turned into a space ("...T08:00:00 06:00").
+func plusFromSpace(s string) string {
+	if n := len(s); n >= 25 && s[n-6] == ' ' && s[n-3] == ':' {
+		return s[:n-6] + "+" + s[n-5:]
+	}
+	return s
 }

@@ -6,11 +6,8 @@ import (
 	"github.com/qala-city/qala/internal/ngsild"
 )
 
-// ScopeExpr is a parsed scopeQ (clause 4.19): a tree of *ScopeNode.
-type ScopeExpr = *ScopeNode
-
-// ScopeNode is one node of a scope query: an AND or OR of children, or a
-// pattern.
+// ScopeNode is a parsed scope query (clause 4.19), or one node of it: an
+// AND or OR of children, or a pattern.
 type ScopeNode struct {
 	And, Or []*ScopeNode
 	// Pattern holds the levels of a scope pattern, "+" standing for exactly

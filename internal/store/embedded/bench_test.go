@@ -205,12 +205,17 @@ func BenchmarkQueryFilter(b *testing.B) {
 		v, _ := a.Value.(float64)
 		return v > 30
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		q := store.Query{Types: []string{benchTypes[0]}, Limit: 20, Count: true, Filter: f}
-		if _, err := s.Query(context.Background(), store.DefaultTenant, q); err != nil {
-			b.Fatal(err)
-		}
+	for _, attrs := range [][]string{nil, {sdm + "temperature"}} {
+		b.Run(fmt.Sprintf("filterAttrs=%d", len(attrs)), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				q := store.Query{Types: []string{benchTypes[0]}, Limit: 20, Count: true, Filter: f, FilterAttrs: attrs}
+				res, err := s.Query(context.Background(), store.DefaultTenant, q)
+				if err != nil || res.Count != 1000 {
+					b.Fatalf("count %d, %v", res.Count, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "candidates/s")
+		})
 	}
 }
 

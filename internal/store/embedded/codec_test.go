@@ -94,6 +94,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{codecVersion, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 7, 0x80, 0x80, 0x80, 0x80, 0x10})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = scanIndex(syms, data)
+		_, _ = decodePartial(syms, "urn:f", data, []uint32{0, 2})
 		e, err := decodeEntity(syms, "urn:f", data)
 		if err != nil {
 			return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/storetest"
 )
@@ -137,4 +138,34 @@ func TestReadersDuringWrites(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	readers.Wait()
+}
+
+func TestCacheNeverStale(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(Options{Dir: t.TempDir(), Logger: quietLogger(), NoSync: true, CacheEntries: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 100; i++ {
+		e := sampleEntity(i % 20) // 20 ids in a cache of 16: evictions too
+		e.Attrs["https://t/n"] = []*ngsild.Attr{{Type: ngsild.Property, Value: float64(i)}}
+		if _, err := s.Write(ctx, "c", []store.Change{putChange(e)}); err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 2; k++ {
+			got, err := s.Get(ctx, "c", e.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := got.Instance("https://t/n", "").Value; v != float64(i) {
+				t.Fatalf("write %d: Get sees %v", i, v)
+			}
+		}
+	}
+	a, _ := s.Get(ctx, "c", sampleEntity(19).ID)
+	b, _ := s.Get(ctx, "c", sampleEntity(19).ID)
+	if a != b {
+		t.Error("a hot entity was decoded twice")
+	}
 }

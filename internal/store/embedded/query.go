@@ -80,7 +80,13 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 		for _, c := range cs {
 			var ent *ngsild.Entity
 			if q.Filter != nil {
-				e, err := decodePartial(s.syms, c.id, c.data, p.filter)
+				var e *ngsild.Entity
+				var err error
+				if p.filter == nil {
+					e, err = s.cache.decode(s.syms, c.id, c.data)
+				} else {
+					e, err = decodePartial(s.syms, c.id, c.data, p.filter)
+				}
 				if err != nil {
 					return store.Result{}, err
 				}
@@ -96,7 +102,7 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 				continue
 			}
 			if ent == nil {
-				e, err := decodeEntity(s.syms, c.id, c.data)
+				e, err := s.cache.decode(s.syms, c.id, c.data)
 				if err != nil {
 					return store.Result{}, err
 				}

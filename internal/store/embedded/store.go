@@ -16,9 +16,18 @@
 // tenant.mu and the events handed to subscribers. Readers therefore only ever
 // see durable state. Lock order: writeMu → tenantsMu → tenant.mu → pendingMu;
 // symbols.mu and subsMu are leaves.
+//
+// One Event is emitted per change that changed its entity: a Write that
+// changes the same id twice emits two events, the second's Before being the
+// first's After. Event.Seq is persisted and keeps increasing across restarts.
+//
+// Query takes candidates from the indexes in chunks under the tenant's read
+// lock and decodes (and filters) them outside it, so a long scan never blocks
+// writers; a scan may therefore see changes published while it runs.
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -47,6 +56,9 @@ type Options struct {
 	// NoSync skips the WAL fsync: acknowledged writes may be lost on a crash.
 	// For tests and benchmarks only.
 	NoSync bool
+	// CacheEntries bounds the cache of decoded entities that Get and Query
+	// share; 0 means a default of 8192, negative disables it.
+	CacheEntries int
 }
 
 // Store is the embedded store. It implements store.Store.
@@ -58,6 +70,7 @@ type Store struct {
 	// shared fsyncs); only benchmarks set it, to compare with group commit.
 	serialSync bool
 	syms       *symbols
+	cache      *cache
 	metrics    *metrics
 
 	tenantsMu sync.RWMutex
@@ -142,6 +155,7 @@ func Open(opts Options) (*Store, error) {
 		log:         log,
 		noSync:      opts.NoSync,
 		syms:        newSymbols(),
+		cache:       newCache(cmp.Or(opts.CacheEntries, defaultCacheEntries)),
 		tenants:     map[string]*tenant{store.DefaultTenant: newTenant(store.DefaultTenant)},
 		headTenants: map[string]bool{store.DefaultTenant: true},
 		pending:     make(map[pkey]*pendingEntry),
@@ -529,7 +543,7 @@ func (s *Store) get(ctx context.Context, tenantName, id string) (*ngsild.Entity,
 	if r == nil {
 		return nil, store.ErrNotFound
 	}
-	return decodeEntity(s.syms, id, data)
+	return s.cache.decode(s.syms, id, data)
 }
 
 // Tenants implements store.Store.
