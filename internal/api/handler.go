@@ -36,6 +36,9 @@ type call struct {
 // response is what a handler returns. body is encoded as JSON unless it is
 // []byte; a nil body sends no content.
 type response struct {
+	// geometryProperty is the expanded GeoProperty of a GeoJSON response.
+	geometryProperty string
+
 	status      int
 	header      http.Header
 	body        any
@@ -228,7 +231,6 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, allo
 	}
 	return status
 }
-
 
 // readJSON reads the request body (bounded by the configured limit) and
 // decodes it into any JSON value.

@@ -3,6 +3,7 @@ package api
 import (
 	"strconv"
 
+	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/query"
@@ -63,27 +64,38 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		return nil, err
 	}
 	resp := &response{}
+	if mt == mtGeo {
+		if resp.geometryProperty, err = c.geometryProperty(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if count {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
+	return withContext(a.renderList(resp, res.Entities, o, mt, ctx), mt, ctx), nil
+}
+
+// renderList sets resp's body to the entities in the negotiated
+// representation: a JSON array, or a GeoJSON FeatureCollection.
+func (a *API) renderList(resp *response, es []*ngsild.Entity, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) *response {
 	if mt == mtGeo {
-		o.IncludeContext = nil
-		gp, err := c.geometryProperty(ctx)
-		if err != nil {
-			return nil, err
+		gp := ngsild.IRILocation
+		if v := resp.geometryProperty; v != "" {
+			gp = v
 		}
-		resp.body = ngsild.RenderFeatureCollection(res.Entities, o, gp)
-		return withContext(resp, mt, ctx), nil
+		o.IncludeContext = geoContextValue(ctx)
+		resp.body = ngsild.RenderFeatureCollection(es, o, gp)
+		return resp
 	}
 	if mt == mtLD {
 		o.IncludeContext = contextValue(ctx)
 	}
-	out := make([]ngsild.Doc, len(res.Entities))
-	for i, e := range res.Entities {
+	out := make([]ngsild.Doc, len(es))
+	for i, e := range es {
 		out[i] = ngsild.Render(e, o)
 	}
 	resp.body = out
-	return withContext(resp, mt, ctx), nil
+	return resp
 }
 
 // page reads limit and offset (clause 5.5.9): limit defaults to the

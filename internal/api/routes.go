@@ -27,6 +27,7 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entityOperations/upsert", params: []string{"options", "local"}, handler: a.batchUpsert},
 		{method: "POST", pattern: v1 + "/entityOperations/update", params: []string{"options", "local"}, handler: a.batchUpdate},
 		{method: "POST", pattern: v1 + "/entityOperations/delete", params: []string{"local"}, handler: a.batchDelete},
+		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "geometryProperty"}, handler: a.queryPost},
 		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
 		// @context management (clause 5.13; 6.30, 6.31)
 		{method: "POST", pattern: v1 + "/jsonldContexts", handler: a.addContext},

@@ -27,6 +27,7 @@ var operations = []string{
 	"POST /ngsi-ld/v1/entityOperations/update",              // 6.16 Batch Entity Update
 	"POST /ngsi-ld/v1/entityOperations/delete",              // 6.17 Batch Entity Delete
 	"POST /ngsi-ld/v1/entityOperations/merge",               // 6.31 Batch Entity Merge
+	"POST /ngsi-ld/v1/entityOperations/query",               // 6.23 Query Entities via POST
 	"POST /ngsi-ld/v1/jsonldContexts",                       // 6.30.3.1 Add @context
 	"GET /ngsi-ld/v1/jsonldContexts",                        // 6.30.3.2 List @contexts
 	"GET /ngsi-ld/v1/jsonldContexts/{contextId}",            // 6.31.3.1 Serve @context

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/qala-city/qala/internal/ngsild"
+	"github.com/qala-city/qala/internal/problem"
+	"github.com/qala-city/qala/internal/query"
+	"github.com/qala-city/qala/internal/store"
+)
+
+// queryPost is Query Entities via POST (clause 5.7.2, 6.23.3.1): the body is a
+// Query data type (clause 5.2.23) with any number of entity selectors, the
+// pagination and representation still in the URL.
+func (a *API) queryPost(c *call) (*response, error) {
+	mt, err := c.accept(true)
+	if err != nil {
+		return nil, err
+	}
+	doc, ctx, err := c.readObject(false)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := doc["type"]; ok && t != "Query" {
+		return nil, problem.BadData("the body must be a Query (type \"Query\"), not %v", t)
+	}
+	str := func(k string) (string, error) {
+		v, ok := doc[k]
+		if !ok {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", problem.BadData("%s must be a string", k)
+		}
+		return s, nil
+	}
+	var shared query.Params
+	if shared.Q, err = str("q"); err != nil {
+		return nil, err
+	}
+	if shared.ScopeQ, err = str("scopeQ"); err != nil {
+		return nil, err
+	}
+	if g, ok := doc["geoQ"]; ok {
+		gm, ok := g.(map[string]any)
+		if !ok {
+			return nil, problem.BadData("geoQ must be an object with geometry, coordinates, georel and geoproperty")
+		}
+		shared.GeoRel, _ = gm["georel"].(string)
+		shared.Geometry, _ = gm["geometry"].(string)
+		shared.GeoProperty, _ = gm["geoproperty"].(string)
+		switch co := gm["coordinates"].(type) {
+		case string:
+			shared.Coordinates = co
+		case nil:
+		default:
+			b, _ := json.Marshal(co)
+			shared.Coordinates = string(b)
+		}
+	}
+	for _, k := range []string{"temporalQ", "csf"} {
+		if _, ok := doc[k]; ok {
+			return nil, problem.New(problem.OperationNotSupported, "%s is not supported in entity queries yet", k)
+		}
+	}
+	common, err := query.Parse(shared, ctx)
+	if err != nil {
+		return nil, err
+	}
+	var selectors []*query.Query
+	if raw, ok := doc["entities"]; ok {
+		list, ok := raw.([]any)
+		if !ok || len(list) == 0 {
+			return nil, problem.BadData("entities must be a non-empty array of EntitySelectors")
+		}
+		for i, el := range list {
+			m, ok := el.(map[string]any)
+			if !ok {
+				return nil, problem.BadData("entities[%d] must be an object", i)
+			}
+			var p query.Params
+			p.ID, _ = m["id"].(string)
+			p.IDPattern, _ = m["idPattern"].(string)
+			p.Type, _ = m["type"].(string)
+			if p.Type == "" {
+				return nil, problem.BadData("entities[%d] needs a type", i)
+			}
+			sel, err := query.Parse(p, ctx)
+			if err != nil {
+				return nil, err
+			}
+			selectors = append(selectors, sel)
+		}
+	}
+	o, err := c.renderOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := doc["attrs"]; ok {
+		list, ok := raw.([]any)
+		if !ok {
+			return nil, problem.BadData("attrs must be an array of attribute names")
+		}
+		for _, v := range list {
+			s, ok := v.(string)
+			if !ok || !validName(s) {
+				return nil, problem.BadData("attrs holds an invalid attribute name %v", v)
+			}
+			o.Attrs = append(o.Attrs, ctx.ExpandTerm(s))
+		}
+	}
+	if l, ok := doc["lang"].(string); ok {
+		o.Lang = l
+	}
+	if selectors == nil && common.Empty() && o.Attrs == nil {
+		return nil, problem.BadData("a query needs entities, attrs, q, scopeQ or geoQ")
+	}
+	q := store.Query{Attrs: o.Attrs}
+	// A union of simple type lists can use the type index.
+	var types []string
+	indexable := selectors != nil
+	for _, s := range selectors {
+		t, ok := s.IndexTypes()
+		if !ok {
+			indexable = false
+			break
+		}
+		types = append(types, t...)
+	}
+	if indexable {
+		q.Types = types
+	}
+	q.Filter = func(e *ngsild.Entity) bool {
+		if !common.Match(e) {
+			return false
+		}
+		if selectors == nil {
+			return true
+		}
+		for _, s := range selectors {
+			if s.Match(e) {
+				return true
+			}
+		}
+		return false
+	}
+	count, err := boolParam(c, "count")
+	if err != nil {
+		return nil, err
+	}
+	q.Count = count
+	if q.Limit, q.Offset, err = c.page(count); err != nil {
+		return nil, err
+	}
+	if err := c.readTenant(); err != nil {
+		return nil, err
+	}
+	res, err := a.store.Query(c.r.Context(), c.tenant, q)
+	if err != nil {
+		return nil, err
+	}
+	resp := &response{}
+	if mt == mtGeo {
+		if resp.geometryProperty, err = c.geometryProperty(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if count {
+		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
+	}
+	return withContext(a.renderList(resp, res.Entities, o, mt, ctx), mt, ctx), nil
+}
