@@ -130,9 +130,26 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 		}
 		return withContext(&response{body: ngsild.RenderFeature(e, o, gp)}, mt, ctx), nil
 	}
-	doc := ngsild.Render(e, o)
+	j, err := c.joinOptions()
+	if err != nil {
+		return nil, err
+	}
+	var doc ngsild.Doc
+	switch j.mode {
+	case "inline":
+		doc = c.inline(c.r.Context(), e, o, j.level, j.seen)
+	default:
+		doc = ngsild.Render(e, o)
+	}
 	if (o.Pick != nil || o.Omit != nil) && len(doc) == 0 {
 		return nil, problem.NotFound("entity %s has none of the members asked for", id)
+	}
+	if j.mode == "flat" {
+		list := []ngsild.Doc{doc}
+		for _, l := range c.flat(c.r.Context(), []*ngsild.Entity{e}, j.level, j.seen) {
+			list = append(list, ngsild.Render(l, o))
+		}
+		return withContext(&response{body: list}, mt, ctx), nil
 	}
 	return withContext(&response{body: doc}, mt, ctx), nil
 }

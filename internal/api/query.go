@@ -72,6 +72,24 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if count {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
+	j, err := c.joinOptions()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case j.mode == "flat" && mt != mtGeo:
+		res.Entities = append(res.Entities, c.flat(c.r.Context(), res.Entities, j.level, j.seen)...)
+	case j.mode == "inline" && mt != mtGeo:
+		if mt == mtLD {
+			o.IncludeContext = contextValue(ctx)
+		}
+		out := make([]ngsild.Doc, len(res.Entities))
+		for i, e := range res.Entities {
+			out[i] = c.inline(c.r.Context(), e, o, j.level, j.seen)
+		}
+		resp.body = out
+		return withContext(resp, mt, ctx), nil
+	}
 	return withContext(a.renderList(resp, res.Entities, o, mt, ctx), mt, ctx), nil
 }
 

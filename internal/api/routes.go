@@ -1,7 +1,7 @@
 package api
 
 // Query parameters shared by the operations that render entities.
-var renderParams = []string{"attrs", "pick", "omit", "options", "format", "lang", "datasetId", "geometryProperty", "local"}
+var renderParams = []string{"attrs", "pick", "omit", "options", "format", "lang", "datasetId", "geometryProperty", "local", "join", "joinLevel", "containedBy"}
 
 // routes is the one route table of the NGSI-LD API. Every operation Qala
 // serves is here; TestRouteTable checks it against the list of NGSI-LD

@@ -92,8 +92,8 @@ const cacheSize = 64
 const maxCachedValue = 128
 
 // decoder holds the scratch space of one Decode call. Decoders are pooled
-// for their buffers only: reset clears every string and value they hold, so
-// nothing is shared between calls.
+// for their buffers only: reset drops every value a call built, and the
+// string caches are invalidated, so no call sees another's data.
 type decoder struct {
 	vals   []any
 	keys   []string
@@ -108,7 +108,8 @@ type decoder struct {
 	// keyCache and valCache hold the strings of recent keys and short
 	// values of this call: an entry is valid only if its slot in keyGen or
 	// valGen equals gen, which every call changes, so nothing is reused
-	// across calls and nothing needs clearing between them.
+	// across calls and nothing needs clearing between them (stale entries
+	// pin at most cacheSize short strings each).
 	keyCache [cacheSize]string
 	valCache [cacheSize]any
 	keyGen   [cacheSize]uint32
