@@ -341,18 +341,3 @@ func attrNames(e *ngsild.Entity) []string {
 	sort.Strings(out)
 	return out
 }
-
-func unionAttrNames(a, b *ngsild.Entity) []string {
-	seen := make(map[string]bool, len(a.Attrs)+len(b.Attrs))
-	out := make([]string, 0, len(a.Attrs)+len(b.Attrs))
-	for _, e := range []*ngsild.Entity{a, b} {
-		for k := range e.Attrs {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}

@@ -59,5 +59,3 @@ func (l *lru[K, V]) clear() {
 	l.ll.Init()
 	l.m = map[K]*list.Element{}
 }
-
-func (l *lru[K, V]) len() int { return l.ll.Len() }

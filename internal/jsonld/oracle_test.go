@@ -106,43 +106,6 @@ func checkTerm(t *testing.T, where string, ours *Context, gold *ld.Context, term
 	}
 }
 
-func termsOf(c *Context, iri string) []string {
-	var ts []string
-	for t, d := range c.ac.terms {
-		if !d.null && d.id == iri {
-			ts = append(ts, t)
-		}
-	}
-	sort.Slice(ts, func(i, j int) bool { return shortestLeast(ts[i], ts[j]) })
-	return ts
-}
-
-// valueFor returns an expanded value of the shape the definition coerces.
-func valueFor(d *termDef) any {
-	var item any
-	switch {
-	case d.typ == "@id" || d.typ == "@vocab":
-		item = map[string]any{"@id": "urn:x:1"}
-	case d.typ == "@json":
-		item = map[string]any{"@value": map[string]any{"a": 1.0}, "@type": "@json"}
-	case d.typ != "" && d.typ != "@none":
-		item = map[string]any{"@value": "x", "@type": d.typ}
-	case d.hasLang && d.lang == "@null":
-		item = map[string]any{"@value": "x"}
-	case d.hasLang:
-		item = map[string]any{"@value": "x", "@language": d.lang}
-	default:
-		item = nodeValue
-	}
-	switch d.container {
-	case "@list":
-		return map[string]any{"@list": []any{item}}
-	case "@language", "@language@set":
-		return map[string]any{"@value": "x", "@language": "en"}
-	}
-	return item
-}
-
 func TestOracleFixtures(t *testing.T) {
 	r := newTestResolver(t, Config{})
 	files, err := filepath.Glob("testdata/oracle/*.jsonld")

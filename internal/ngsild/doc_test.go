@@ -23,7 +23,7 @@ func stdEncode(t testing.TB, v any) []byte {
 
 func TestDocMatchesEncodingJSON(t *testing.T) {
 	values := []any{
-		nil, true, false, 0.0, -0.0, 1.0, -1.5, 1e20, 1e21, 123456789.125, 1e-6, 1e-7, -2.5e-9, math.MaxFloat64,
+		nil, true, false, 0.0, math.Copysign(0, -1), 1.0, -1.5, 1e20, 1e21, 123456789.125, 1e-6, 1e-7, -2.5e-9, math.MaxFloat64,
 		math.SmallestNonzeroFloat64, "", "plain", "quote\" backslash\\ slash/ <tag> & amp",
 		"control \x00\x01\x1f\t\n\r", "unicode é 東京 \u2028 \u2029 😀", "bad utf8 \xff\xfe end",
 		[]any{}, []any{1.0, "a", nil, []any{map[string]any{}}},

@@ -42,8 +42,6 @@ type testCase struct {
 	argOrder []string
 	input    string
 	expected string
-	// lines of the case in the file, to rewrite the expectation
-	start, end int
 }
 
 func (c *testCase) has(key string) bool { _, ok := c.args[key]; return ok }

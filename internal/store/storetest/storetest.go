@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func richEntity(id string) *ngsild.Entity {
 				{Type: ngsild.Property, Value: 12.5, UnitCode: "CEL", ObservedAt: t0, CreatedAt: t0, ModifiedAt: t0,
 					Sub: map[string]*ngsild.Attr{
 						"https://example.org/ns/accuracy": {Type: ngsild.Property, Value: 0.1,
-							Sub: map[string]*ngsild.Attr{"https://example.org/ns/deep": {Type: ngsild.Property, Value: -0.0}}},
+							Sub: map[string]*ngsild.Attr{"https://example.org/ns/deep": {Type: ngsild.Property, Value: math.Copysign(0, -1)}}},
 						"https://example.org/ns/source": {Type: ngsild.Relationship, Object: "urn:ngsi-ld:Device:1"},
 					}},
 				{Type: ngsild.Property, Value: -7.0, DatasetID: "urn:ngsi-ld:Dataset:raw"},
