@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qala-city/qala/internal/jsondec"
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/store"
@@ -249,19 +249,11 @@ func (c *call) readJSON() (any, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, problem.Invalid("the request body is empty")
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, problem.Invalid("the request body is not valid JSON: %s", jsonErr(err))
+	v, err := jsondec.Decode(b)
+	if err != nil {
+		return nil, problem.Invalid("the request body is not valid JSON: %v", err)
 	}
 	return v, nil
-}
-
-func jsonErr(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
-	}
-	return err.Error()
 }
 
 func contains(list []string, s string) bool {

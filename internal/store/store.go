@@ -97,6 +97,25 @@ type Result struct {
 	Count    int              // total matches, when Query.Count was set
 }
 
+// TypeStat describes the entities of one expanded entity type in a tenant
+// (Retrieve Available Entity Types, clause 5.7.5 to 5.7.7).
+type TypeStat struct {
+	Type     string     // expanded entity type
+	Entities int        // entities that have this type (among others)
+	Attrs    []AttrStat // the attributes of these entities, in ascending Name order
+}
+
+// AttrStat describes one expanded attribute name (Retrieve Available
+// Attributes, clause 5.7.8 to 5.7.10), either among the entities of one type
+// (TypeStat.Attrs) or across a tenant (Store.Attributes).
+type AttrStat struct {
+	Name      string
+	Entities  int               // entities that have it
+	Instances int               // its instances in them (one per datasetId)
+	Kinds     []ngsild.AttrType // the kinds of these instances, ascending
+	Types     []string          // Store.Attributes only: expanded types of the entities that have it, ascending
+}
+
 // Store keeps the current state of every tenant's entities.
 //
 // Entities handed out are immutable snapshots: they may be shared between
@@ -132,6 +151,19 @@ type Store interface {
 
 	// Count returns the number of entities of each tenant.
 	Count(ctx context.Context) map[string]int
+
+	// Types describes the entity types of a tenant, in ascending Type order,
+	// or fails with ErrNoTenant. A type appears while at least one entity
+	// has it; an entity with several types counts under each of them. It
+	// reflects the same published state as Query, and answers without
+	// reading entities (its cost grows with the number of distinct types
+	// and attribute names, not with the number of entities).
+	Types(ctx context.Context, tenant string) ([]TypeStat, error)
+
+	// Attributes describes the attribute names of a tenant's entities, in
+	// ascending Name order, with Types filled, or fails with ErrNoTenant.
+	// Sub-attributes are not counted. Like Types, it reads no entities.
+	Attributes(ctx context.Context, tenant string) ([]AttrStat, error)
 
 	// Subscribe registers fn to receive the events of every committed group,
 	// in commit order, synchronously from the write path (fn must be quick and

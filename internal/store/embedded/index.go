@@ -42,6 +42,7 @@ type tenant struct {
 	types   map[uint32]*recTree
 	attrs   map[uint32]*recTree
 	geo     map[uint32]*rtree.RTreeG[*rec] // by attribute symbol
+	stats   *stats                         // counters behind Types and Attributes (stats.go)
 }
 
 func newTenant(name string) *tenant {
@@ -52,6 +53,7 @@ func newTenant(name string) *tenant {
 		types:   make(map[uint32]*recTree),
 		attrs:   make(map[uint32]*recTree),
 		geo:     make(map[uint32]*rtree.RTreeG[*rec]),
+		stats:   newStats(),
 	}
 }
 
@@ -61,6 +63,7 @@ type indexed struct {
 	syms   []uint32 // types, then attribute names, each part sorted
 	ntypes int32
 	geo    []geoBox
+	kinds  []attrKinds // per attribute name, for the statistics (stats.go)
 }
 
 type geoBox struct {
@@ -94,6 +97,7 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 	}
 	slices.Sort(all[ix.ntypes:])
 	ix.syms = all
+	ix.kinds = kindsOf(syms, ent)
 	return ix
 }
 
@@ -180,6 +184,7 @@ func (t *tenant) load(id string, data []byte, ix indexed) {
 		treeFor(t.attrs, s).Load(r)
 	}
 	t.addGeo(r, ix.geo)
+	t.stats.add(contribOfIndex(ix), 1)
 }
 
 // remove deletes the entity id from the tenant. The caller holds t.mu.

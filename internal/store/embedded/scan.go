@@ -44,15 +44,22 @@ func (d *decoder) scan() indexed {
 	for n, i := d.count(), 0; i < n && d.err == nil; i++ {
 		name := d.symID()
 		all = append(all, name)
+		ak := attrKinds{attr: name}
 		for k, j := d.count(), 0; j < k && d.err == nil; j++ {
+			if len(d.b) > 0 {
+				ak.n++
+				ak.kinds |= kindBit(ngsild.AttrType(d.b[0]))
+			}
 			if geo, ok := d.scanAttr(0, true); ok {
 				if lo, hi, ok := bbox(geo); ok {
 					ix.geo = append(ix.geo, geoBox{attr: name, min: lo, max: hi})
 				}
 			}
 		}
+		ix.kinds = append(ix.kinds, ak)
 	}
 	slices.Sort(all[ix.ntypes:])
+	sortKinds(ix.kinds)
 	ix.syms = all
 	return ix
 }

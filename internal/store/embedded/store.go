@@ -112,6 +112,7 @@ type group struct {
 	newTenant bool
 	puts      []*staged // final state per id, in order of first change
 	events    []store.Event
+	stats     []statDelta // what the changes do to the tenant's statistics (stats.go)
 	prev      *group
 	done      chan struct{} // closed once published (or abandoned)
 }
@@ -363,6 +364,15 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 			}
 			ix = indexKeys(s.syms, after)
 		}
+		switch {
+		case st != nil && st.ent != nil:
+			g.stats = append(g.stats, statDelta{contribOfIndex(st.ix), -1})
+		case before != nil:
+			g.stats = append(g.stats, statDelta{contribOf(s.syms, before), -1})
+		}
+		if after != nil {
+			g.stats = append(g.stats, statDelta{contribOfIndex(ix), 1})
+		}
 		if st == nil {
 			st = &staged{id: ch.ID}
 			byID[ch.ID] = st
@@ -489,6 +499,7 @@ func (s *Store) publish(g *group) {
 		}
 		t.put(p.id, p.data, p.ix)
 	}
+	t.applyStats(g.stats)
 	t.mu.Unlock()
 	s.pendingMu.Lock()
 	for _, p := range g.puts {
