@@ -137,7 +137,7 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 	var doc ngsild.Doc
 	switch j.mode {
 	case "inline":
-		doc = c.inline(c.r.Context(), e, o, j.level, j.seen)
+		doc = c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit)
 	default:
 		doc = ngsild.Render(e, o)
 	}
@@ -145,11 +145,17 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 		return nil, problem.NotFound("entity %s has none of the members asked for", id)
 	}
 	if j.mode == "flat" {
-		list := []ngsild.Doc{doc}
-		for _, l := range c.flat(c.r.Context(), []*ngsild.Entity{e}, j.level, j.seen) {
-			list = append(list, ngsild.Render(l, o))
+		// The linking entity and the linked ones, as an array; alone when
+		// nothing it links to exists (ETSI TP 018_14).
+		if ls := c.flat(c.r.Context(), []*ngsild.Entity{e}, j.level, j.seen, c.pick, c.omit); len(ls) > 0 {
+			sub := o
+			sub.IncludeContext = nil
+			list := []ngsild.Doc{doc}
+			for _, l := range ls {
+				list = append(list, ngsild.Render(l.e, withProj(sub, l.pick, l.omit)))
+			}
+			return withContext(&response{body: list}, mt, ctx), nil
 		}
-		return withContext(&response{body: list}, mt, ctx), nil
 	}
 	return withContext(&response{body: doc}, mt, ctx), nil
 }

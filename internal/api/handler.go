@@ -31,6 +31,8 @@ type call struct {
 	params map[string]string
 	query  url.Values
 	tenant string
+
+	pick, omit *proj // set by renderOptions
 }
 
 // response is what a handler returns. body is encoded as JSON unless it is

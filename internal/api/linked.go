@@ -44,59 +44,67 @@ func (c *call) joinOptions() (join, error) {
 	return j, nil
 }
 
-// linkedTargets returns the ids e's relationships point at, in attribute order.
-func linkedTargets(e *ngsild.Entity) []string {
-	var out []string
+// linkedTargets returns the ids e's relationships point at, in attribute
+// order, with the attribute that points at each, following only the
+// relationships the projections keep.
+func linkedTargets(e *ngsild.Entity, pick, omit *proj) (ids, via []string) {
 	for _, name := range attrNames(e) {
+		if !pick.follows(name) || !omit.follows(name) {
+			continue
+		}
 		for _, a := range e.Attrs[name] {
 			if a.Type != ngsild.Relationship && a.Type != ngsild.ListRelationship {
 				continue
 			}
 			switch o := a.Object.(type) {
 			case string:
-				out = append(out, o)
+				ids, via = append(ids, o), append(via, name)
 			case []any:
 				for _, x := range o {
 					if s, ok := x.(string); ok {
-						out = append(out, s)
+						ids, via = append(ids, s), append(via, name)
 					}
 				}
 			}
 		}
 	}
-	return out
+	return ids, via
+}
+
+// withProj returns o with the pick and omit of one level.
+func withProj(o ngsild.RenderOptions, pick, omit *proj) ngsild.RenderOptions {
+	o.Pick, o.Omit = pick.members(), omit.members()
+	return o
 }
 
 // inline renders e and, up to level deep, puts each linked entity into the
 // relationship that points at it: as an "entity" member in the normalized and
-// concise forms, in place of the object id in keyValues. Missing targets are
-// left out.
-func (c *call) inline(ctx context.Context, e *ngsild.Entity, o ngsild.RenderOptions, level int, seen map[string]bool) ngsild.Doc {
-	d := ngsild.Render(e, o)
+// concise forms, in place of the object id in keyValues (clause 4.5.23).
+// Missing targets are left out. pick and omit may nest into linked entities.
+func (c *call) inline(ctx context.Context, e *ngsild.Entity, o ngsild.RenderOptions, level int, seen map[string]bool, pick, omit *proj) ngsild.Doc {
+	d := ngsild.Render(e, withProj(o, pick, omit))
 	if level == 0 {
 		return d
 	}
 	seen = copySeen(seen, e.ID)
 	sub := o
 	sub.IncludeContext = nil
-	sub.Attrs, sub.Pick, sub.Omit = nil, nil, nil
-	for _, name := range attrNames(e) {
+	sub.Attrs = nil
+	ids, via := linkedTargets(e, pick, omit)
+	for i, target := range ids {
+		if seen[target] {
+			continue
+		}
+		t, err := c.api.store.Get(ctx, c.tenant, target)
+		if err != nil {
+			continue
+		}
+		name := via[i]
+		linked := c.inline(ctx, t, sub, level-1, seen, pick.child(name), omit.child(name))
 		key := o.Context.CompactIRI(name)
-		for _, a := range e.Attrs[name] {
-			target, ok := a.Object.(string)
-			if a.Type != ngsild.Relationship || !ok || seen[target] {
-				continue
-			}
-			t, err := c.api.store.Get(ctx, c.tenant, target)
-			if err != nil {
-				continue
-			}
-			linked := c.inline(ctx, t, sub, level-1, seen)
-			for i := range d {
-				if d[i].Key != key {
-					continue
-				}
-				d[i].Value = attachEntity(d[i].Value, a.DatasetID, target, linked, o.Format)
+		for j := range d {
+			if d[j].Key == key {
+				d[j].Value = attachEntity(d[j].Value, target, linked, o.Format)
 			}
 		}
 	}
@@ -104,11 +112,11 @@ func (c *call) inline(ctx context.Context, e *ngsild.Entity, o ngsild.RenderOpti
 }
 
 // attachEntity adds the linked entity to a rendered relationship value.
-func attachEntity(v any, datasetID, target string, linked ngsild.Doc, f ngsild.Format) any {
+func attachEntity(v any, target string, linked ngsild.Doc, f ngsild.Format) any {
 	switch x := v.(type) {
 	case ngsild.Doc:
 		if obj, _ := x.Get("object"); obj == target {
-			if ds, _ := x.Get("datasetId"); ds == nil && datasetID == "" || ds == datasetID {
+			if _, done := x.Get("entity"); !done {
 				return append(x, ngsild.Member{Key: "entity", Value: linked})
 			}
 		}
@@ -118,7 +126,7 @@ func attachEntity(v any, datasetID, target string, linked ngsild.Doc, f ngsild.F
 		}
 	case []any:
 		for i := range x {
-			x[i] = attachEntity(x[i], datasetID, target, linked, f)
+			x[i] = attachEntity(x[i], target, linked, f)
 		}
 	}
 	return v
@@ -133,22 +141,31 @@ func copySeen(seen map[string]bool, id string) map[string]bool {
 	return out
 }
 
+// linked is an entity reached by a flat join, with the projections that
+// apply to it.
+type linked struct {
+	e          *ngsild.Entity
+	pick, omit *proj
+}
+
 // flat returns the entities linked from roots, breadth first up to level
 // hops, each once and none of the roots themselves.
-func (c *call) flat(ctx context.Context, roots []*ngsild.Entity, level int, seen map[string]bool) []*ngsild.Entity {
+func (c *call) flat(ctx context.Context, roots []*ngsild.Entity, level int, seen map[string]bool, pick, omit *proj) []linked {
 	have := map[string]bool{}
 	for k := range seen {
 		have[k] = true
 	}
-	for _, r := range roots {
+	frontier := make([]linked, len(roots))
+	for i, r := range roots {
 		have[r.ID] = true
+		frontier[i] = linked{r, pick, omit}
 	}
-	var out []*ngsild.Entity
-	frontier := roots
+	var out []linked
 	for hop := 0; hop < level && len(frontier) > 0; hop++ {
-		var next []*ngsild.Entity
-		for _, e := range frontier {
-			for _, id := range linkedTargets(e) {
+		var next []linked
+		for _, l := range frontier {
+			ids, via := linkedTargets(l.e, l.pick, l.omit)
+			for i, id := range ids {
 				if have[id] {
 					continue
 				}
@@ -157,7 +174,7 @@ func (c *call) flat(ctx context.Context, roots []*ngsild.Entity, level int, seen
 				if err != nil {
 					continue
 				}
-				next = append(next, t)
+				next = append(next, linked{t, l.pick.child(via[i]), l.omit.child(via[i])})
 			}
 		}
 		out = append(out, next...)

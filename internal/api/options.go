@@ -51,12 +51,13 @@ func (c *call) renderOptions(ctx *jsonld.Context) (ngsild.RenderOptions, error) 
 	if o.Attrs, err = c.termList("attrs", ctx); err != nil {
 		return o, err
 	}
-	if o.Pick, err = c.projection("pick", ctx); err != nil {
+	if c.pick, err = c.projection("pick", ctx, false); err != nil {
 		return o, err
 	}
-	if o.Omit, err = c.projection("omit", ctx); err != nil {
+	if c.omit, err = c.projection("omit", ctx, true); err != nil {
 		return o, err
 	}
+	o.Pick, o.Omit = c.pick.members(), c.omit.members()
 	if o.Pick != nil && o.Omit != nil {
 		return o, problem.BadData("pick and omit must not be used together")
 	}
@@ -119,37 +120,16 @@ func (c *call) termList(name string, ctx *jsonld.Context) ([]string, error) {
 	return out, nil
 }
 
-// projection reads pick or omit: entity members id, type, scope are kept
-// as they are, attribute names are expanded.
-func (c *call) projection(name string, ctx *jsonld.Context) ([]string, error) {
+// projection reads pick or omit (clause 4.21 of v1.8).
+func (c *call) projection(name string, ctx *jsonld.Context, omit bool) (*proj, error) {
 	v, ok := c.query[name]
 	if !ok {
 		return nil, nil
 	}
-	raw := strings.Join(v, ",")
-	if strings.ContainsAny(raw, "{}") {
-		return nil, problem.BadData("%s: nested projections with { } are not supported; list members separated by commas", name)
+	if len(v) != 1 {
+		return nil, problem.BadData("%s is given more than once", name)
 	}
-	items := strings.Split(raw, ",")
-	for _, it := range items {
-		if strings.TrimSpace(it) == "" {
-			return nil, problem.BadData("%s has an empty member", name)
-		}
-	}
-	out := make([]string, 0, len(items))
-	for _, s := range items {
-		s = strings.TrimSpace(s)
-		switch s {
-		case "id", "type", "scope":
-			out = append(out, s)
-			continue
-		}
-		if !validName(s) {
-			return nil, problem.BadData("%s: %q is not a valid attribute name", name, s)
-		}
-		out = append(out, ctx.ExpandTerm(s))
-	}
-	return out, nil
+	return parseProjection(name, v[0], ctx, omit)
 }
 
 func splitList(s string) []string {

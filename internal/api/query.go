@@ -76,16 +76,22 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case j.mode == "flat" && mt != mtGeo:
-		res.Entities = append(res.Entities, c.flat(c.r.Context(), res.Entities, j.level, j.seen)...)
-	case j.mode == "inline" && mt != mtGeo:
+	if j.mode != "" && mt != mtGeo {
 		if mt == mtLD {
 			o.IncludeContext = contextValue(ctx)
 		}
-		out := make([]ngsild.Doc, len(res.Entities))
-		for i, e := range res.Entities {
-			out[i] = c.inline(c.r.Context(), e, o, j.level, j.seen)
+		out := make([]ngsild.Doc, 0, len(res.Entities))
+		for _, e := range res.Entities {
+			if j.mode == "inline" {
+				out = append(out, c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit))
+			} else {
+				out = append(out, ngsild.Render(e, o))
+			}
+		}
+		if j.mode == "flat" {
+			for _, l := range c.flat(c.r.Context(), res.Entities, j.level, j.seen, c.pick, c.omit) {
+				out = append(out, ngsild.Render(l.e, withProj(o, l.pick, l.omit)))
+			}
 		}
 		resp.body = out
 		return withContext(resp, mt, ctx), nil

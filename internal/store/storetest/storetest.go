@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Reopen", testReopen},
+		{"Stats", testStats},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
