@@ -13,6 +13,7 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entities", params: []string{"local"}, handler: a.createEntity},
 		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset"}, renderParams...), handler: a.queryEntities},
 		{method: "GET", pattern: v1 + "/entities/{entityId}", params: append([]string{"type"}, renderParams...), handler: a.retrieveEntity},
+		{method: "DELETE", pattern: v1 + "/entities", params: []string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "keep", "drop", "local"}, handler: a.purgeEntities},
 		{method: "DELETE", pattern: v1 + "/entities/{entityId}", params: []string{"type", "local"}, handler: a.deleteEntity},
 		{method: "PATCH", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "observedAt", "lang"}, handler: a.mergeEntity},
 		{method: "PUT", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "lang"}, handler: a.replaceEntity},
@@ -29,6 +30,11 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entityOperations/delete", params: []string{"local"}, handler: a.batchDelete},
 		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "geometryProperty"}, handler: a.queryPost},
 		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
+		// Discovery (clauses 5.7.5–5.7.10; 6.25–6.28)
+		{method: "GET", pattern: v1 + "/types", params: []string{"details", "local"}, handler: a.retrieveTypes},
+		{method: "GET", pattern: v1 + "/types/{type}", params: []string{"details", "local"}, handler: a.retrieveType},
+		{method: "GET", pattern: v1 + "/attributes", params: []string{"details", "local"}, handler: a.retrieveAttributes},
+		{method: "GET", pattern: v1 + "/attributes/{attrId}", params: []string{"details", "local"}, handler: a.retrieveAttribute},
 		// @context management (clause 5.13; 6.30, 6.31)
 		{method: "POST", pattern: v1 + "/jsonldContexts", handler: a.addContext},
 		{method: "GET", pattern: v1 + "/jsonldContexts", params: []string{"details", "kind"}, handler: a.listContexts},

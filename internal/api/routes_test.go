@@ -15,6 +15,7 @@ var operations = []string{
 	"GET /ngsi-ld/v1/entities",                              // 6.4.3.2 Query Entities
 	"GET /ngsi-ld/v1/entities/{entityId}",                   // 6.5.3.1 Retrieve Entity
 	"DELETE /ngsi-ld/v1/entities/{entityId}",                // 6.5.3.2 Delete Entity
+	"DELETE /ngsi-ld/v1/entities",                           // 6.4.3.3 Purge Entities (v1.9)
 	"PATCH /ngsi-ld/v1/entities/{entityId}",                 // 6.5.3.4 Merge Entity
 	"PUT /ngsi-ld/v1/entities/{entityId}",                   // 6.5.3.3 Replace Entity
 	"POST /ngsi-ld/v1/entities/{entityId}/attrs",            // 6.6.3.1 Append Entity Attributes
@@ -33,6 +34,10 @@ var operations = []string{
 	"GET /ngsi-ld/v1/jsonldContexts/{contextId}",            // 6.31.3.1 Serve @context
 	"DELETE /ngsi-ld/v1/jsonldContexts/{contextId}",         // 6.31.3.2 Delete @context
 	"GET /ngsi-ld/v1/info/sourceIdentity",                   // 6.32 Retrieve Source Identity
+	"GET /ngsi-ld/v1/types",                                 // 6.25.3.1 Retrieve Available Entity Types
+	"GET /ngsi-ld/v1/types/{type}",                          // 6.26.3.1 Retrieve Available Entity Type Information
+	"GET /ngsi-ld/v1/attributes",                            // 6.27.3.1 Retrieve Available Attributes
+	"GET /ngsi-ld/v1/attributes/{attrId}",                   // 6.28.3.1 Retrieve Available Attribute Information
 }
 
 func TestRouteTable(t *testing.T) {

@@ -34,8 +34,13 @@ func (u UpdateResult) Touched() []string { return u.Updated }
 // Create returns e stamped as created at now (clause 5.6.1, Create Entity):
 // the entity and every attribute and sub-attribute get createdAt = modifiedAt
 // = now.
+//
+// Unlike the other operations, Create (and Replace and Upsert, which use it)
+// takes ownership of e: e is stamped in place and returned, saving a deep
+// copy on the write path (profiles of batch upsert showed the copy at 10 %
+// of CPU). Callers pass a freshly parsed entity and do not touch it again.
 func Create(e *Entity, now time.Time) *Entity {
-	c := e.Clone()
+	c := e
 	c.CreatedAt, c.ModifiedAt, c.DeletedAt = now, now, time.Time{}
 	for _, insts := range c.Attrs {
 		for _, a := range insts {
@@ -49,7 +54,7 @@ func Create(e *Entity, now time.Time) *Entity {
 // v1.8, Replace Entity, PUT /entities/{id}; also batch upsert with
 // options=replace): e's types, scope and attributes replace all of before's,
 // before's createdAt is kept. touched names every attribute of before or e.
-// A nil before makes Replace a Create.
+// A nil before makes Replace a Create. Like Create, it takes ownership of e.
 func Replace(before, e *Entity, now time.Time) (after *Entity, touched []string) {
 	after = Create(e, now)
 	if before == nil {
