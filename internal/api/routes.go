@@ -32,9 +32,9 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
 		// Discovery (clauses 5.7.5–5.7.10; 6.25–6.28)
 		{method: "GET", pattern: v1 + "/types", params: []string{"details", "local"}, handler: a.retrieveTypes},
-		{method: "GET", pattern: v1 + "/types/{type}", params: []string{"details", "local"}, handler: a.retrieveType},
+		{method: "GET", pattern: v1 + "/types/{type}", params: []string{"local"}, handler: a.retrieveType},
 		{method: "GET", pattern: v1 + "/attributes", params: []string{"details", "local"}, handler: a.retrieveAttributes},
-		{method: "GET", pattern: v1 + "/attributes/{attrId}", params: []string{"details", "local"}, handler: a.retrieveAttribute},
+		{method: "GET", pattern: v1 + "/attributes/{attrId}", params: []string{"local"}, handler: a.retrieveAttribute},
 		// @context management (clause 5.13; 6.30, 6.31)
 		{method: "POST", pattern: v1 + "/jsonldContexts", handler: a.addContext},
 		{method: "GET", pattern: v1 + "/jsonldContexts", params: []string{"details", "kind"}, handler: a.listContexts},

@@ -27,11 +27,12 @@ type Proc struct {
 	waitErr error
 }
 
-// StartQala starts `bin serve --listen 127.0.0.1:<free port> --data dataDir`,
-// sending its output to log, and waits up to timeout for GET /health to
-// answer 200. On failure the process is killed.
-func StartQala(ctx context.Context, bin, dataDir string, log io.Writer, timeout time.Duration) (*Proc, error) {
-	return startProc(ctx, "qala", log, timeout, bin, "serve", "--listen", "ADDR", "--data", dataDir)
+// StartQala starts `bin serve --listen 127.0.0.1:<free port> --data dataDir
+// [extra...]`, sending its output to log, and waits up to timeout for GET
+// /health to answer 200. On failure the process is killed.
+func StartQala(ctx context.Context, bin, dataDir string, log io.Writer, timeout time.Duration, extra ...string) (*Proc, error) {
+	args := append([]string{bin, "serve", "--listen", "ADDR", "--data", dataDir}, extra...)
+	return startProc(ctx, "qala", log, timeout, args...)
 }
 
 // StartBaselineProcess starts `bin baseline -listen 127.0.0.1:<free port>`,

@@ -158,7 +158,11 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	defer func() { rep.TotalSeconds = time.Since(rep.Started).Seconds() }()
 
 	// Part 1: idle figures and the shapes, on an empty store.
-	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data-shapes"), qlog, time.Minute)
+	var extra []string
+	if cfg.Pprof != "" {
+		extra = append(extra, "--pprof")
+	}
+	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data-shapes"), qlog, time.Minute, extra...)
 	if err != nil {
 		rep.fail("start qala: %v (log: %s)", err, qlog.Name())
 		return rep, nil
