@@ -32,6 +32,7 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	NoSync          bool // benchmarks only: do not fsync acknowledged writes
+	MemoryLimit     string
 	Pprof           bool
 
 	Postgres string
@@ -68,6 +69,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	boolean(&c.NoSync, "unsafe-no-sync", false, "do not fsync writes (benchmarks only: acknowledged writes may be lost)")
 	boolean(&c.Pprof, "pprof", false, "serve /debug/pprof/ for profiling")
+	str(&c.MemoryLimit, "memory-limit", "", "soft memory limit of the Go runtime, e.g. 1536MiB or 4GiB (default: GOMEMLIMIT, else none)")
 	str(&c.Postgres, "postgres", "", "PostgreSQL DSN (not available yet)")
 	str(&c.NATS, "nats", "", "NATS URL for replica events (not available yet)")
 	str(&c.MQTT, "mqtt", "", "MQTT broker URL for ingestion (not available yet)")
@@ -87,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatch < 1 || c.DefaultLimit < 1 || c.MaxLimit < c.DefaultLimit {
 		return fmt.Errorf("--max-batch and --default-limit must be positive and --max-limit at least --default-limit")
+	}
+	if _, err := c.memoryLimit(); err != nil {
+		return err
 	}
 	if c.Data == "" {
 		return fmt.Errorf("--data must name a directory")
@@ -142,4 +147,28 @@ func (c *Config) envDur(flag string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// memoryLimit parses --memory-limit (a byte count with an optional B, KiB,
+// MiB or GiB suffix, as GOMEMLIMIT takes it); 0 means none was given.
+func (c *Config) memoryLimit() (int64, error) {
+	s := strings.TrimSpace(c.MemoryLimit)
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.n
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || f*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("--memory-limit %q is not a size such as 1536MiB or 2GiB", c.MemoryLimit)
+	}
+	return int64(f * float64(mult)), nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if n, _ := cfg.memoryLimit(); n > 0 {
+		debug.SetMemoryLimit(n)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
