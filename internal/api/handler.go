@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qala-city/qala/internal/jsondec"
@@ -160,7 +161,14 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 		b = x
 	default:
 		var err error
-		b, err = ngsild.AppendJSON(make([]byte, 0, 1024), x)
+		buf := bufPool.Get().(*[]byte)
+		defer func() {
+			if cap(b) <= 1<<20 {
+				*buf = b[:0]
+				bufPool.Put(buf)
+			}
+		}()
+		b, err = ngsild.AppendJSON((*buf)[:0], x)
 		if err != nil {
 			a.log.Error("encoding response", "err", err)
 			return a.writeError(w, r, problem.New(problem.InternalError, "encoding the response failed"), nil)
@@ -178,6 +186,10 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 	}
 	return status
 }
+
+// bufPool recycles response buffers: a page of entities is tens of KB, and
+// growing a fresh buffer for each response showed in profiles.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // problemBody is the ProblemDetails (RFC 7807) body of an error response.
 type problemBody struct {
