@@ -59,7 +59,13 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err := c.readTenant(); err != nil {
 		return nil, err
 	}
-	res, err := a.store.Query(c.r.Context(), c.tenant, q)
+	var order []orderKey
+	if v := c.query.Get("orderBy"); v != "" {
+		if order, err = parseOrderBy(v, ctx); err != nil {
+			return nil, err
+		}
+	}
+	res, err := a.queryStore(c, q, order)
 	if err != nil {
 		return nil, err
 	}
@@ -148,4 +154,27 @@ func (c *call) page(count bool) (limit, offset int, err error) {
 		offset = n
 	}
 	return limit, offset, nil
+}
+
+// queryStore runs q; with an order it fetches every match (at most
+// maxOrdered), sorts them and pages the sorted list.
+func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result, error) {
+	if order == nil {
+		return a.store.Query(c.r.Context(), c.tenant, q)
+	}
+	offset, limit := q.Offset, q.Limit
+	q.Offset, q.Limit, q.Count = 0, maxOrdered+1, true
+	res, err := a.store.Query(c.r.Context(), c.tenant, q)
+	if err != nil {
+		return res, err
+	}
+	if res.Count > maxOrdered {
+		return res, problem.New(problem.TooComplexQuery, "orderBy would sort %d entities; narrow the query to at most %d matches", res.Count, maxOrdered)
+	}
+	sortEntities(res.Entities, order)
+	if offset > len(res.Entities) {
+		offset = len(res.Entities)
+	}
+	res.Entities = res.Entities[offset:min(offset+limit, len(res.Entities))]
+	return res, nil
 }

@@ -11,7 +11,6 @@ import (
 // reserved are catalogue entries that no code returns yet, each with the
 // feature that will. Anything else in the catalogue must be used.
 var reserved = map[Type]string{
-	TooComplexQuery:      "query cost limits (the query issue)",
 	NoMultiTenantSupport: "never: Qala supports tenants; kept because the spec lists it",
 	Conflict:             "context source registrations (federation)",
 }
