@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.7.0
 FUZZTIME  ?= 10s
 BIN       ?= bin
 
-.PHONY: all build run demo test race vet staticcheck fuzz-smoke check bench bench-short conformance clean
+.PHONY: all build run demo test race vet staticcheck fuzz-smoke e2e check bench bench-short conformance clean
 
 all: build
 
@@ -32,7 +32,10 @@ staticcheck:
 fuzz-smoke: ## run every fuzz target for FUZZTIME
 	./.ci/fuzz-smoke.sh $(FUZZTIME)
 
-check: test vet staticcheck race fuzz-smoke
+e2e: build ## the built binary with the demo city: the README tour, then SIGTERM
+	./.ci/e2e.sh
+
+check: test vet staticcheck race fuzz-smoke e2e
 
 bench: build ## the load tool's full suite (1M entities): figures for BENCHMARKS.md
 	$(BIN)/qala-bench suite -qala $(BIN)/qala
@@ -40,7 +43,7 @@ bench: build ## the load tool's full suite (1M entities): figures for BENCHMARKS
 bench-short: build
 	$(BIN)/qala-bench suite -qala $(BIN)/qala -short
 
-conformance: build ## ETSI suite areas of the core issue (see ../shared/conformance/README.md)
+conformance: build ## ETSI suite areas of the core and query issues (needs the suite set up: ../shared/conformance/README.md)
 	./.ci/conformance.sh
 
 clean:
