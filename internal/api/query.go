@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/qala-city/qala/internal/jsonld"
@@ -46,6 +47,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	}
 	if sel.Q != nil || sel.ScopeQ != nil || sel.Geo != nil || (sel.Type != nil && q.Types == nil) {
 		q.Filter = sel.Match
+		q.FilterAttrs = sel.Attrs()
 	}
 	count, err := boolParam(c, "count")
 	if err != nil {
@@ -64,6 +66,9 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		if order, err = parseOrderBy(v, ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.geoCandidates(c, &q, sel.Geo); err != nil {
+		return nil, err
 	}
 	res, err := a.queryStore(c, q, order)
 	if err != nil {
@@ -177,4 +182,50 @@ func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result
 	}
 	res.Entities = res.Entities[offset:min(offset+limit, len(res.Entities))]
 	return res, nil
+}
+
+// geoIndex is implemented by stores that index geometries (the embedded
+// store's R-tree): candidates whose bounding box meets a box, in id order.
+type geoIndex interface {
+	Within(ctx context.Context, tenant, attr string, lo, hi [2]float64) ([]string, error)
+}
+
+// maxGeoCandidates bounds the id list a geo-query hands the store; a larger
+// box is answered by scanning the other indexes with the exact filter.
+const maxGeoCandidates = 50000
+
+// geoCandidates narrows q to the entities whose geometry's bounding box meets
+// the geo-query's box, when the store has a geometry index. The exact
+// predicate stays in q.Filter.
+func (a *API) geoCandidates(c *call, q *store.Query, g *query.GeoQuery) error {
+	gi, ok := a.store.(geoIndex)
+	if g == nil || !ok {
+		return nil
+	}
+	b, ok := g.Bounds()
+	if !ok {
+		return nil
+	}
+	ids, err := gi.Within(c.r.Context(), c.tenant, g.Property, [2]float64{b.MinLon, b.MinLat}, [2]float64{b.MaxLon, b.MaxLat})
+	if err != nil || len(ids) > maxGeoCandidates {
+		return err
+	}
+	if q.IDs != nil {
+		keep := make(map[string]bool, len(q.IDs))
+		for _, id := range q.IDs {
+			keep[id] = true
+		}
+		narrowed := ids[:0]
+		for _, id := range ids {
+			if keep[id] {
+				narrowed = append(narrowed, id)
+			}
+		}
+		ids = narrowed
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	q.IDs = ids
+	return nil
 }

@@ -132,6 +132,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if indexable {
 		q.Types = types
 	}
+	q.FilterAttrs = common.Attrs()
 	q.Filter = func(e *ngsild.Entity) bool {
 		if !common.Match(e) {
 			return false
@@ -155,6 +156,9 @@ func (a *API) queryPost(c *call) (*response, error) {
 		return nil, err
 	}
 	if err := c.readTenant(); err != nil {
+		return nil, err
+	}
+	if err := a.geoCandidates(c, &q, common.Geo); err != nil {
 		return nil, err
 	}
 	res, err := a.store.Query(c.r.Context(), c.tenant, q)

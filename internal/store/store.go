@@ -74,7 +74,7 @@ type Event struct {
 // Query selects entities of one tenant. Conditions are ANDed; an empty
 // condition selects everything.
 type Query struct {
-	IDs       []string       // the entity id is one of these
+	IDs       []string       // the entity id is one of these (nil: any id; empty: none)
 	IDPattern *regexp.Regexp // the entity id matches
 	Types     []string       // the entity has at least one of these expanded types
 	Attrs     []string       // the entity has at least one of these expanded attributes
