@@ -115,6 +115,10 @@ func (c *call) termList(name string, ctx *jsonld.Context) ([]string, error) {
 		if !validName(s) {
 			return nil, problem.BadData("%s: %q is not a valid attribute name", name, s)
 		}
+		switch s {
+		case "id", "type", "scope", "@context", "createdAt", "modifiedAt", "deletedAt":
+			return nil, problem.BadData("%s: %q is an entity member, not an attribute (use pick to select members)", name, s)
+		}
 		out = append(out, ctx.ExpandTerm(s))
 	}
 	return out, nil

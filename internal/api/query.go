@@ -87,27 +87,40 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.mode != "" && mt != mtGeo {
-		if mt == mtLD {
-			o.IncludeContext = contextValue(ctx)
-		}
-		out := make([]ngsild.Doc, 0, len(res.Entities))
-		for _, e := range res.Entities {
-			if j.mode == "inline" {
-				out = append(out, c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit))
-			} else {
-				out = append(out, ngsild.Render(e, o))
-			}
-		}
-		if j.mode == "flat" {
-			for _, l := range c.flat(c.r.Context(), res.Entities, j.level, j.seen, c.pick, c.omit) {
-				out = append(out, ngsild.Render(l.e, withProj(o, l.pick, l.omit)))
-			}
-		}
-		resp.body = out
-		return withContext(resp, mt, ctx), nil
+	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
+}
+
+// renderResult renders a page of query results with the join asked for.
+// With pick or omit, entities left with no member are dropped (ETSI TP
+// 019_17).
+func (c *call) renderResult(resp *response, es []*ngsild.Entity, o ngsild.RenderOptions, mt string, ctx *jsonld.Context, j join) *response {
+	if mt == mtGeo {
+		return c.api.renderList(resp, es, o, mt, ctx)
 	}
-	return withContext(a.renderList(resp, res.Entities, o, mt, ctx), mt, ctx), nil
+	if mt == mtLD {
+		o.IncludeContext = contextValue(ctx)
+	}
+	projected := o.Pick != nil || o.Omit != nil
+	out := make([]ngsild.Doc, 0, len(es))
+	for _, e := range es {
+		var d ngsild.Doc
+		if j.mode == "inline" {
+			d = c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit)
+		} else {
+			d = ngsild.Render(e, o)
+		}
+		if projected && len(d) <= 1 && (len(d) == 0 || d[0].Key == "@context") {
+			continue
+		}
+		out = append(out, d)
+	}
+	if j.mode == "flat" {
+		for _, l := range c.flat(c.r.Context(), es, j.level, j.seen, c.pick, c.omit) {
+			out = append(out, ngsild.Render(l.e, withProj(o, l.pick, l.omit)))
+		}
+	}
+	resp.body = out
+	return resp
 }
 
 // renderList sets resp's body to the entities in the negotiated

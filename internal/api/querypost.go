@@ -174,5 +174,21 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if count {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
-	return withContext(a.renderList(resp, res.Entities, o, mt, ctx), mt, ctx), nil
+	// join and joinLevel may come in the URL or in the Query body.
+	for _, k := range []string{"join", "joinLevel"} {
+		switch v := doc[k].(type) {
+		case nil:
+		case string:
+			c.query.Set(k, v)
+		case float64:
+			c.query.Set(k, strconv.FormatFloat(v, 'f', -1, 64))
+		default:
+			return nil, problem.BadData("%s must be a string", k)
+		}
+	}
+	j, err := c.joinOptions()
+	if err != nil {
+		return nil, err
+	}
+	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
 }

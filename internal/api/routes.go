@@ -28,7 +28,7 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entityOperations/upsert", params: []string{"options", "local"}, handler: a.batchUpsert},
 		{method: "POST", pattern: v1 + "/entityOperations/update", params: []string{"options", "local"}, handler: a.batchUpdate},
 		{method: "POST", pattern: v1 + "/entityOperations/delete", params: []string{"local"}, handler: a.batchDelete},
-		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "geometryProperty"}, handler: a.queryPost},
+		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "geometryProperty", "join", "joinLevel", "containedBy", "pick", "omit", "lang"}, handler: a.queryPost},
 		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
 		// Discovery (clauses 5.7.5–5.7.10; 6.25–6.28)
 		{method: "GET", pattern: v1 + "/types", params: []string{"details", "local"}, handler: a.retrieveTypes},

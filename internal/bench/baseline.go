@@ -25,6 +25,9 @@ const maxBaselineBody = 64 << 20
 //	PATCH /ngsi-ld/v1/entities/{id}/attrs      decode the fragment, 204
 //	POST  /ngsi-ld/v1/entityOperations/upsert  decode the array, 204
 //	GET   /ngsi-ld/v1/entities                 a canned array of up to limit entities, 200
+//	                                           (query-city entities if q, georel or offset is given)
+//	GET   /ngsi-ld/v1/types                    the query city's types (details or not), 200
+//	GET   /ngsi-ld/v1/attributes               the query city's attribute list, 200
 //	GET   /health, GET /trivial                "ok", 200 (the trivial anchor)
 func BaselineHandler() http.Handler {
 	bodies := Bodies{RunID: "baseline"}
@@ -35,6 +38,15 @@ func BaselineHandler() http.Handler {
 	for n := range canned {
 		canned[n] = bodies.AppendBatch(nil, "p", 0, n, now)
 	}
+	// The query shapes get answers the size a broker holding the city sends.
+	city := NewCity("baseline", 10*maxCanned)
+	cityCanned := make([][]byte, maxCanned+1)
+	for n := range cityCanned {
+		cityCanned[n] = city.AppendBatch(nil, 0, n, now)
+	}
+	typesDetails := AppendTypesDetails(nil)
+	typeList := appendTypeList(nil)
+	attributes := AppendAttributeList(nil)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /ngsi-ld/v1/entities", func(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +89,21 @@ func BaselineHandler() http.Handler {
 		if q.Get("count") == "true" {
 			w.Header().Set("NGSILD-Results-Count", "0")
 		}
+		if q.Has("q") || q.Has("georel") || q.Has("offset") {
+			writeJSON(w, cityCanned[limit])
+			return
+		}
 		writeJSON(w, canned[limit])
+	})
+	mux.HandleFunc("GET /ngsi-ld/v1/types", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("details") == "true" {
+			writeJSON(w, typesDetails)
+			return
+		}
+		writeJSON(w, typeList)
+	})
+	mux.HandleFunc("GET /ngsi-ld/v1/attributes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, attributes)
 	})
 	trivial := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

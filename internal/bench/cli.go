@@ -26,8 +26,8 @@ Usage:
   qala-bench baseline [-listen 127.0.0.1:0]
       Serve the baseline: a net/http server that only decodes JSON bodies
       (POST entities → 201, PATCH attrs → 204, upsert → 204), answers canned
-      entities to GETs, and a trivial GET /health and /trivial. Runs until
-      interrupted.
+      entities to GETs, the query city's types and attributes, and a trivial
+      GET /health and /trivial. Runs until interrupted.
 
   qala-bench run -url http://127.0.0.1:1026 -shape SHAPE [-c 64] [-d 10s] [-n N] ...
       Load one server with one shape and print the figures.
@@ -37,8 +37,29 @@ Usage:
               upsert    POST /ngsi-ld/v1/entityOperations/upsert, -batch new entities
               query     GET /ngsi-ld/v1/entities?type=AirQualityObserved&limit=-limit
               health    GET /health
+      Query shapes (for a broker holding the query city; load it with -city N).
+      Each draws its parameters per request from a generator seeded by -seed,
+      escapes them, and counts any answer but 200 as an error:
+              qfilter     GET /ngsi-ld/v1/entities?type=AirQualityObserved
+                          &q=pm25>T;pm10<80&limit=-limit, T in 33..37
+              near        ...?type=AirQualityObserved&georel=near;maxDistance==500
+                          &geometry=Point&coordinates=[lon,lat]&limit=-limit,
+                          a random point in Astana (lon 71.35-71.55, lat 51.08-51.20)
+              within      ...&georel=within&geometry=Polygon&coordinates=a random
+                          2 km x 2 km square inside Astana&limit=-limit
+              offset      ...?type=AirQualityObserved&offset=-offset+[0,1000)&limit=-limit
+              count       ...?type=AirQualityObserved&count=true&limit=0
+              types       GET /ngsi-ld/v1/types?details=true
+              attributes  GET /ngsi-ld/v1/attributes
       retrieve, patch and query first create -entities entities by batch
       upsert (the prepare phase) unless -prepare=false.
+
+  qala-bench querysuite -qala PATH [-short] [-json FILE]
+      Start the baseline and a fresh "qala serve", load the query city into
+      Qala by batch upsert (1,000,000 entities of which 100,000
+      AirQualityObserved; 100,000 and 10,000 with -short), run every query
+      shape against both, and print a Markdown table with the goals of
+      "Query the city", the load time and the RSS.
 
   qala-bench suite -qala PATH [-short] [-json FILE] [-pprof DIR]
       Start the baseline (in its own process) and PATH as "qala serve" on free ports;
@@ -66,6 +87,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "suite":
 		err = cmdSuite(ctx, args[1:], stdout, stderr)
+	case "querysuite":
+		err = cmdQuerySuite(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -134,13 +157,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := DefaultConfig()
 	fs := newFlagSet("run", "run -url URL -shape SHAPE [flags]", stderr)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "base `URL` of the server (loopback only)")
-	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query or health")
+	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query, health,\nqfilter, near, within, offset, count, types or attributes")
 	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed-loop workers (connections)")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "`duration` of the run")
 	fs.Int64Var(&cfg.MaxRequests, "n", 0, "stop after this many requests (0: only -d bounds the run)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "entities per upsert request (upsert shape and prepare phase)")
 	fs.IntVar(&cfg.Entities, "entities", cfg.Entities, "entities to prepare for retrieve, patch and query")
-	fs.IntVar(&cfg.Limit, "limit", cfg.Limit, "limit of the query shape")
+	fs.IntVar(&cfg.Limit, "limit", cfg.Limit, "limit of the query shapes")
+	fs.IntVar(&cfg.Offset, "offset", cfg.Offset, "smallest offset of the offset shape (it adds [0,1000))")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the query shapes' parameters")
+	city := fs.Int("city", 0, "first load a query city of `N` entities (a tenth AirQualityObserved) by batch upsert")
 	fs.BoolVar(&cfg.Prepare, "prepare", cfg.Prepare, "create the entities first; with false they must exist under -run-id")
 	fs.StringVar(&cfg.RunID, "run-id", "", "`id` that makes this run's entity ids unique (default random)")
 	fs.BoolVar(&cfg.LD, "ld", false, "send application/ld+json bodies with the core @context")
@@ -153,6 +179,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	cfg.Shape = Shape(*shape)
+	if *city > 0 {
+		if err := checkLoopbackURL(cfg.URL); err != nil {
+			return err
+		}
+		c := NewCity(NewRunID(), *city)
+		load, err := LoadCity(ctx, cfg.URL, c, cfg.Batch, 4, cfg.PrepareTimeout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "city", load.Line())
+		if load.Errors > 0 {
+			return fmt.Errorf("load city: %d upserts failed", load.Errors)
+		}
+	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -234,4 +274,64 @@ func setPositive[T int | time.Duration](dst *T, v T) {
 	if v > 0 {
 		*dst = v
 	}
+}
+
+func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("querysuite", "querysuite -qala PATH [-short] [flags]", stderr)
+	qala := fs.String("qala", "", "`path` of the qala binary (required)")
+	short := fs.Bool("short", false, "quick variant: 3 s per shape, 100,000 entities of which 10,000 AirQualityObserved")
+	d := fs.Duration("d", 0, "`duration` of each shape run (default 10s; 3s with -short)")
+	c := fs.Int("c", 0, "workers of each shape run (default 16)")
+	slowC := fs.Int("slow-c", 0, "workers of the types and attributes runs (default 2)")
+	entities := fs.Int("entities", 0, "entities of the city (default 1000000; 100000 with -short)")
+	aq := fs.Int("aq", 0, "of which AirQualityObserved (default a tenth)")
+	loadC := fs.Int("load-c", 0, "workers of the load (default 4)")
+	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load (default 15m; 3m with -short)")
+	seed := fs.Uint64("seed", 1, "seed of the query shapes' parameters")
+	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
+	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
+	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *qala == "" {
+		fmt.Fprintln(stderr, "-qala is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg := DefaultQuerySuiteConfig(*short)
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed = *qala, *keep, stderr, *seed
+	if !*inProcess {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary for the baseline process: %w", err)
+		}
+		cfg.BaselineBin = self
+	}
+	setPositive(&cfg.Duration, *d)
+	setPositive(&cfg.Concurrency, *c)
+	setPositive(&cfg.SlowConcurrency, *slowC)
+	if *entities > 0 {
+		cfg.Entities, cfg.AQ = *entities, *entities/10
+	}
+	setPositive(&cfg.AQ, *aq)
+	setPositive(&cfg.LoadWorkers, *loadC)
+	setPositive(&cfg.LoadTimeout, *loadTimeout)
+	rep, err := RunQuerySuite(ctx, cfg)
+	if rep != nil {
+		rep.Markdown(stdout)
+		if *jsonFile != "" {
+			data, jerr := json.MarshalIndent(rep, "", "  ")
+			if jerr == nil {
+				jerr = writeFile(*jsonFile, append(data, '\n'))
+			}
+			if jerr != nil {
+				return fmt.Errorf("json report: %w", jerr)
+			}
+		}
+		if err == nil && len(rep.Errors) > 0 {
+			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
+		}
+	}
+	return err
 }

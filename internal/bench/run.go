@@ -84,6 +84,15 @@ type Config struct {
 	// CPUProfile, if set, is a file to which the CPU profile of the server during
 	// the run is saved, fetched from /debug/pprof/profile.
 	CPUProfile string
+	// Seed seeds the generators from which the query shapes draw their
+	// parameters (worker w uses Seed and w); runs with one seed send the same
+	// requests, given the same number of workers and requests.
+	Seed uint64
+	// Offset is the smallest offset of the offset shape, which adds [0, 1000).
+	Offset int
+	// City, if set, makes the upsert shape write the city's entities in
+	// order instead of new ones (see LoadCity).
+	City *City
 }
 
 // DefaultConfig returns the defaults of the run subcommand.
@@ -96,6 +105,8 @@ func DefaultConfig() Config {
 		Batch:          1000,
 		Entities:       10000,
 		Limit:          20,
+		Offset:         defaultOffset,
+		Seed:           1,
 		Prepare:        true,
 		Timeout:        30 * time.Second,
 		PrepareTimeout: 5 * time.Minute,
@@ -107,8 +118,8 @@ func (c *Config) check() error {
 		return err
 	}
 	switch {
-	case !strings.Contains(" create retrieve patch upsert query health ", " "+string(c.Shape)+" "):
-		return fmt.Errorf("shape %q: want one of create, retrieve, patch, upsert, query, health", c.Shape)
+	case !c.Shape.known():
+		return fmt.Errorf("shape %q: want one of %v", c.Shape, allShapes)
 	case c.Concurrency < 1 || c.Concurrency > 10000:
 		return fmt.Errorf("concurrency %d: want 1..10000", c.Concurrency)
 	case c.Duration <= 0 || c.Duration > 24*time.Hour:
@@ -121,6 +132,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("entities %d: shape %s needs at least 1", c.Entities, c.Shape)
 	case c.Limit < 0:
 		return fmt.Errorf("limit %d: want ≥ 0", c.Limit)
+	case c.Offset < 0:
+		return fmt.Errorf("offset %d: want ≥ 0", c.Offset)
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout %v: want > 0", c.Timeout)
 	}
@@ -372,7 +385,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		t := &tally{statuses: map[int]uint64{}}
 		tallies[w] = t
 		d := r.newDoer(ctx)
-		wg.Go(func() { r.work(ctx, deadline, d, t) })
+		rng := randv2.New(randv2.NewPCG(cfg.Seed, uint64(w)))
+		wg.Go(func() { r.work(ctx, deadline, d, t, rng) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -414,14 +428,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // work is one closed-loop worker.
-func (r *runner) work(ctx context.Context, deadline time.Time, d doer, t *tally) {
+func (r *runner) work(ctx context.Context, deadline time.Time, d doer, t *tally, rng *randv2.Rand) {
 	var buf []byte
 	ok := r.cfg.Shape.ok
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		if max := r.cfg.MaxRequests; max > 0 && r.issued.Add(1) > max {
 			return
 		}
-		method, path, body := r.request(buf)
+		method, path, body := r.request(buf, rng)
 		t0 := time.Now()
 		a := d.do(method, path, r.bodies.ContentType(), body, ok)
 		t.hist.Record(time.Since(t0))
@@ -439,14 +453,20 @@ func (r *runner) work(ctx context.Context, deadline time.Time, d doer, t *tally)
 	}
 }
 
-// request returns the next request of the run, rendering its body into buf.
-func (r *runner) request(buf []byte) (method, path string, body []byte) {
+// request returns the next request of the run, rendering its body into buf;
+// the query shapes draw their parameters from rng.
+func (r *runner) request(buf []byte, rng *randv2.Rand) (method, path string, body []byte) {
 	const entities = "/ngsi-ld/v1/entities"
 	now := time.Now()
 	switch r.cfg.Shape {
+	case ShapeQFilter, ShapeNear, ShapeWithin, ShapeOffset, ShapeCount, ShapeTypes, ShapeAttributes:
+		return http.MethodGet, queryPath(&r.cfg, rng), nil
 	case ShapeCreate:
 		return http.MethodPost, entities, r.bodies.AppendEntity(buf, "c", r.next.Add(1), now)
 	case ShapeUpsert:
+		if r.cfg.City != nil {
+			return r.cityUpsert(buf, now)
+		}
 		n := uint64(r.cfg.Batch)
 		return http.MethodPost, "/ngsi-ld/v1/entityOperations/upsert",
 			r.bodies.AppendBatch(buf, "u", r.next.Add(n)-n+1, r.cfg.Batch, now)
