@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // termDef is one term definition of an active context (JSON-LD 1.1 API,
@@ -62,6 +64,9 @@ type Context struct {
 
 	r    *Resolver
 	deps []*entry // held contexts this one was built from, touched on every cache hit
+
+	expanded  sync.Map     // term -> ExpandTerm result (bounded by maxExpandedCache)
+	nExpanded atomic.Int64 // entries in expanded
 }
 
 func newContext(ac *activeCtx) *Context {
@@ -174,8 +179,23 @@ func selectTerm(ac *activeCtx, terms []string, containers []string) string {
 // against @vocab (the core context's default-context vocabulary). A term the
 // context maps to null expands to "".
 func (c *Context) ExpandTerm(term string) string {
-	return c.ac.expandIRI(term, true, false)
+	if v, ok := c.expanded.Load(term); ok {
+		return v.(string)
+	}
+	iri := c.ac.expandIRI(term, true, false)
+	// Remember expansions (most are @vocab concatenations that allocate) for
+	// the attribute names that recur in every request; bounded, so that
+	// clients sending random names cannot grow it without limit.
+	if c.nExpanded.Load() < maxExpandedCache {
+		if _, loaded := c.expanded.LoadOrStore(term, iri); !loaded {
+			c.nExpanded.Add(1)
+		}
+	}
+	return iri
 }
+
+// maxExpandedCache bounds the memoised expansions of one Context.
+const maxExpandedCache = 4096
 
 // expandIRI is IRI expansion (JSON-LD 1.1 API 5.2.2) over a finished active
 // context.
