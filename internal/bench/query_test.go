@@ -292,3 +292,24 @@ func TestQuerySuiteAgainstFakeQala(t *testing.T) {
 		t.Logf("log:\n%s\nmarkdown:\n%s", log.String(), out)
 	}
 }
+
+func TestRunCommandLoadsTheCity(t *testing.T) {
+	b := startBaseline(t)
+	var out, errOut bytes.Buffer
+	code := Main([]string{"run", "-url", b.URL, "-shape", "within", "-city", "2500", "-batch", "1000",
+		"-c", "2", "-d", "200ms", "-seed", "3"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "city upsert") || !strings.Contains(lines[0], "requests=3 ok=3") ||
+		!strings.HasPrefix(lines[1], "within") || !strings.Contains(lines[1], "errors=0") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if code := Main([]string{"querysuite"}, &out, &errOut); code != 2 {
+		t.Errorf("querysuite without -qala: exit %d, want 2", code)
+	}
+	if code := Main([]string{"run", "-url", b.URL, "-shape", "nearby"}, &out, &errOut); code != 1 {
+		t.Errorf("unknown shape: exit %d, want 1", code)
+	}
+}
