@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,12 +17,13 @@ import (
 
 // Config holds the limits and options of the API.
 type Config struct {
-	MaxBody      int64    // bytes of a request body (default 8 MiB)
-	MaxBatch     int      // entities of one batch operation (default 10,000)
-	DefaultLimit int      // page size when limit is not given (default 20)
-	MaxLimit     int      // largest limit accepted (default 1,000)
-	CORSOrigins  []string // allowed origins; empty disables CORS, "*" allows any
-	SourceName   string   // name of this broker in /info/sourceIdentity
+	MaxBody      int64         // bytes of a request body (default 8 MiB)
+	MaxBatch     int           // entities of one batch operation (default 10,000)
+	DefaultLimit int           // page size when limit is not given (default 20)
+	MaxLimit     int           // largest limit accepted (default 1,000)
+	QueryTimeout time.Duration // longest a query may run before TooComplexQuery (default 10 s)
+	CORSOrigins  []string      // allowed origins; empty disables CORS, "*" allows any
+	SourceName   string        // name of this broker in /info/sourceIdentity
 	Version      string
 }
 
@@ -49,6 +51,9 @@ func New(cfg Config, st store.Store, res *jsonld.Resolver, log *slog.Logger, reg
 	}
 	if cfg.MaxLimit <= 0 {
 		cfg.MaxLimit = 1000
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
 	}
 	if cfg.SourceName == "" {
 		cfg.SourceName = "qala"

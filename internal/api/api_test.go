@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/jsonld"
@@ -185,4 +186,25 @@ func FuzzAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestQueryTimeout: a query that runs past the configured bound is stopped
+// and answered TooComplexQuery (403), not left to run or turned into a 500.
+func TestQueryTimeout(t *testing.T) {
+	st, err := embedded.Open(embedded.Options{Dir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, _ := jsonld.New(jsonld.Config{})
+	srv := httptest.NewServer(api.New(api.Config{QueryTimeout: time.Nanosecond}, st, res, nil, nil))
+	defer srv.Close()
+	resp, b := do(t, "POST", srv.URL+"/ngsi-ld/v1/entities", "application/json", `{"id":"urn:ngsi-ld:X:1","type":"X"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	resp, b = do(t, "GET", srv.URL+"/ngsi-ld/v1/entities?type=X", "", "")
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "TooComplexQuery") {
+		t.Errorf("query past its time bound: %d %s", resp.StatusCode, b)
+	}
 }

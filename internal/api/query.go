@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/qala-city/qala/internal/jsonld"
@@ -176,15 +177,27 @@ func (c *call) page(count bool) (limit, offset int, err error) {
 
 // queryStore runs q; with an order it fetches every match (at most
 // maxOrdered), sorts them and pages the sorted list.
+//
+// Every query is bounded in time (Config.QueryTimeout): one that runs longer
+// is stopped and answered TooComplexQuery.
 func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result, error) {
+	ctx, cancel := context.WithTimeout(c.r.Context(), a.cfg.QueryTimeout)
+	defer cancel()
+	tooLong := func(err error) error {
+		if errors.Is(err, context.DeadlineExceeded) && c.r.Context().Err() == nil {
+			return problem.New(problem.TooComplexQuery, "the query ran longer than %v; narrow it with type, q, a smaller area or a limit", a.cfg.QueryTimeout)
+		}
+		return err
+	}
 	if order == nil {
-		return a.store.Query(c.r.Context(), c.tenant, q)
+		res, err := a.store.Query(ctx, c.tenant, q)
+		return res, tooLong(err)
 	}
 	offset, limit := q.Offset, q.Limit
 	q.Offset, q.Limit, q.Count = 0, maxOrdered+1, true
-	res, err := a.store.Query(c.r.Context(), c.tenant, q)
+	res, err := a.store.Query(ctx, c.tenant, q)
 	if err != nil {
-		return res, err
+		return res, tooLong(err)
 	}
 	if res.Count > maxOrdered {
 		return res, problem.New(problem.TooComplexQuery, "orderBy would sort %d entities; narrow the query to at most %d matches", res.Count, maxOrdered)

@@ -161,7 +161,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if err := a.geoCandidates(c, &q, common.Geo); err != nil {
 		return nil, err
 	}
-	res, err := a.store.Query(c.r.Context(), c.tenant, q)
+	res, err := a.queryStore(c, q, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ type Config struct {
 	MaxBatch        int
 	DefaultLimit    int
 	MaxLimit        int
+	QueryTimeout    time.Duration
 	CORSOrigins     string
 	ContextPrivate  bool // allow fetching @contexts from loopback/private addresses
 	ContextTimeout  time.Duration
@@ -61,6 +62,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	integer(&c.MaxBatch, "max-batch", 10000, "most entities in one batch operation")
 	integer(&c.DefaultLimit, "default-limit", 20, "page size when a query gives no limit")
 	integer(&c.MaxLimit, "max-limit", 1000, "largest limit a query may ask for")
+	dur(&c.QueryTimeout, "query-timeout", 10*time.Second, "longest a query may run before it is refused as too complex")
 	str(&c.CORSOrigins, "cors-origins", "", "comma-separated origins allowed by CORS (* for any); empty disables CORS")
 	boolean(&c.ContextPrivate, "context-allow-private", false, "allow fetching @contexts from loopback and private addresses")
 	dur(&c.ContextTimeout, "context-timeout", 5*time.Second, "timeout of one remote @context fetch")

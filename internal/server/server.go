@@ -81,7 +81,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	a := api.New(api.Config{
-		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit,
+		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit, QueryTimeout: cfg.QueryTimeout,
 		CORSOrigins: origins, Version: Version,
 	}, st, res, log, reg)
 
