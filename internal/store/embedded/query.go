@@ -29,6 +29,10 @@ type plan struct {
 	attrs  []uint32 // sorted; nil = any
 	filter []uint32 // sorted symbols of q.FilterAttrs; nil = decode whole
 	prefix string   // every id matching q.IDPattern starts with it
+	// skipped counts the leading matches the source jumped over by position
+	// (GetAt on the counted B-tree) instead of visiting them: a deep offset
+	// into an index whose every entry matches costs O(log n).
+	skipped int
 }
 
 // Query implements store.Store. Candidates come from the narrowest index
@@ -77,6 +81,8 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 		if fast >= 0 {
 			known = fast
 		}
+		seen += p.skipped
+		p.skipped = 0
 		for _, c := range cs {
 			var ent *ngsild.Entity
 			if q.Filter != nil {
@@ -288,6 +294,16 @@ func (p *plan) source(t *tenant) func() (cs []cand, fast int, done bool) {
 		pivot := &rec{id: p.prefix}
 		if started {
 			pivot.id = last
+		} else if f >= 0 && p.prefix == "" && p.q.Offset > 0 {
+			// Every entry of the tree matches: start at the offset.
+			skip := min(p.q.Offset, tree.Len())
+			if r, ok := tree.GetAt(skip); ok {
+				pivot.id = r.id
+				p.skipped = skip
+			} else {
+				p.skipped = tree.Len()
+				return cs, f, true
+			}
 		}
 		done := true
 		tree.Ascend(pivot, func(r *rec) bool {
