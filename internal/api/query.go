@@ -210,48 +210,17 @@ func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result
 	return res, nil
 }
 
-// geoIndex is implemented by stores that index geometries (the embedded
-// store's R-tree): candidates whose bounding box meets a box, in id order.
-type geoIndex interface {
-	Within(ctx context.Context, tenant, attr string, lo, hi [2]float64) ([]string, error)
-}
-
-// maxGeoCandidates bounds the id list a geo-query hands the store; a larger
-// box is answered by scanning the other indexes with the exact filter.
-const maxGeoCandidates = 50000
-
-// geoCandidates narrows q to the entities whose geometry's bounding box meets
-// the geo-query's box, when the store has a geometry index. The exact
-// predicate stays in q.Filter.
+// geoCandidates lets the store prune candidates by the geo-query's bounding
+// box (its R-tree, or PostGIS &&); the exact predicate stays in q.Filter.
 func (a *API) geoCandidates(c *call, q *store.Query, g *query.GeoQuery) error {
-	gi, ok := a.store.(geoIndex)
-	if g == nil || !ok {
+	if g == nil {
 		return nil
 	}
 	b, ok := g.Bounds()
 	if !ok {
 		return nil
 	}
-	ids, err := gi.Within(c.r.Context(), c.tenant, g.Property, [2]float64{b.MinLon, b.MinLat}, [2]float64{b.MaxLon, b.MaxLat})
-	if err != nil || len(ids) > maxGeoCandidates {
-		return err
-	}
-	if q.IDs != nil {
-		keep := make(map[string]bool, len(q.IDs))
-		for _, id := range q.IDs {
-			keep[id] = true
-		}
-		narrowed := ids[:0]
-		for _, id := range ids {
-			if keep[id] {
-				narrowed = append(narrowed, id)
-			}
-		}
-		ids = narrowed
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	q.IDs = ids
+	q.GeoAttr = g.Property
+	q.GeoBox = &[4]float64{b.MinLon, b.MinLat, b.MaxLon, b.MaxLat}
 	return nil
 }

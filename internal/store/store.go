@@ -85,6 +85,12 @@ type Query struct {
 	// of its attributes (id, types, scope and timestamps are always there),
 	// which is much cheaper than decoding it whole. Result entities are whole.
 	FilterAttrs []string
+	// GeoBox, when set, restricts the candidates to entities with an
+	// instance of the GeoProperty GeoAttr (expanded name) whose bounding box
+	// meets the box {minLon, minLat, maxLon, maxLat}. It only prunes: the
+	// exact geometric predicate belongs in Filter.
+	GeoAttr string
+	GeoBox  *[4]float64
 
 	Offset int
 	Limit  int  // at most this many entities are returned; 0 returns none

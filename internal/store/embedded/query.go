@@ -29,6 +29,9 @@ type plan struct {
 	attrs  []uint32 // sorted; nil = any
 	filter []uint32 // sorted symbols of q.FilterAttrs; nil = decode whole
 	prefix string   // every id matching q.IDPattern starts with it
+	// geoSym is the symbol of q.GeoAttr (geoOK false: never seen, no match).
+	geoSym uint32
+	geoOK  bool
 	// skipped counts the leading matches the source jumped over by position
 	// (GetAt on the counted B-tree) instead of visiting them: a deep offset
 	// into an index whose every entry matches costs O(log n).
@@ -166,6 +169,11 @@ func (s *Store) plan(q store.Query) (p plan, ok bool) {
 	if q.IDs != nil && len(q.IDs) == 0 {
 		return p, false
 	}
+	if q.GeoBox != nil {
+		if p.geoSym, p.geoOK = s.syms.lookup(q.GeoAttr); !p.geoOK {
+			return p, false
+		}
+	}
 	if q.IDPattern != nil {
 		p.prefix = literalPrefix(q.IDPattern)
 	}
@@ -241,6 +249,8 @@ func (p *plan) source(t *tenant) func() (cs []cand, fast int, done bool) {
 		return n
 	}
 	switch {
+	case p.q.GeoBox != nil:
+		ids = p.geoCandidates(t)
 	case p.q.IDs != nil:
 		ids = slices.Clone(p.q.IDs)
 		slices.Sort(ids)
@@ -423,4 +433,35 @@ func (s *Store) Near(ctx context.Context, tenantName, attr string, lon, lat, met
 	ids = append(ids, more...)
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
+}
+
+// geoCandidates returns, sorted, the ids of the entities with a GeoAttr
+// instance whose box meets GeoBox and that pass the index conditions (and
+// IDs, when given). The caller holds t.mu.
+func (p *plan) geoCandidates(t *tenant) []string {
+	sym, ok := p.geoSym, p.geoOK
+	if !ok {
+		return []string{}
+	}
+	tr := t.geo[sym]
+	if tr == nil {
+		return []string{}
+	}
+	var want map[string]bool
+	if p.q.IDs != nil {
+		want = make(map[string]bool, len(p.q.IDs))
+		for _, id := range p.q.IDs {
+			want[id] = true
+		}
+	}
+	b := p.q.GeoBox
+	ids := []string{}
+	tr.Search([2]float64{b[0], b[1]}, [2]float64{b[2], b[3]}, func(_, _ [2]float64, r *rec) bool {
+		if (want == nil || want[r.id]) && p.match(r, false, false) {
+			ids = append(ids, r.id)
+		}
+		return true
+	})
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

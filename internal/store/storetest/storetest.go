@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"OrderWithinWrite", testOrderWithinWrite},
 		{"Tenants", testTenants},
 		{"Query", testQuery},
+		{"GeoBox", testGeoBox},
 		{"Events", testEvents},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Reopen", testReopen},
