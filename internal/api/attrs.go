@@ -136,20 +136,13 @@ func (a *API) partialAttrUpdate(c *call) (*response, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	err = c.write(store.Change{ID: id, Op: store.OpUpdate, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil {
-			return nil, nil, notFound(id)
-		}
+	return c.changeExisting(id, store.OpUpdate, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		if len(attrs) != 1 {
 			return nil, nil, problem.BadData("a partial attribute update changes one instance; send one attribute object")
 		}
 		after, err := ngsild.PartialAttrUpdate(before, name, attrs[0], now)
 		return after, []string{name}, err
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }
 
 // replaceAttr is Replace Attribute (clause 5.6.19 of v1.8, 6.7.3.3).
@@ -166,17 +159,10 @@ func (a *API) replaceAttr(c *call) (*response, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	err = c.write(store.Change{ID: id, Op: store.OpUpdate, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil {
-			return nil, nil, notFound(id)
-		}
+	return c.changeExisting(id, store.OpUpdate, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		after, err := ngsild.ReplaceAttr(before, name, attrs, now)
 		return after, []string{name}, err
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }
 
 // deleteAttr is Delete Entity Attribute (clause 5.6.5, 6.7.3.2).
@@ -206,15 +192,8 @@ func (a *API) deleteAttr(c *call) (*response, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	err = c.write(store.Change{ID: id, Op: store.OpDeleteAttrs, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil {
-			return nil, nil, notFound(id)
-		}
+	return c.changeExisting(id, store.OpDeleteAttrs, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		after, err := ngsild.DeleteAttr(before, name, datasetID, deleteAll, now)
 		return after, []string{name}, err
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }

@@ -52,19 +52,9 @@ func (c *call) readBatch(res *batchResult) ([]batchItem, error) {
 			return nil, problem.BadData("a context Link header must not be sent with Content-Type application/ld+json; put the @context in each entity")
 		}
 	}
-	v, err := c.readJSON()
+	arr, err := c.readArray("entities")
 	if err != nil {
 		return nil, err
-	}
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, problem.BadData("the body of a batch operation must be a JSON array")
-	}
-	if len(arr) == 0 {
-		return nil, problem.BadData("the batch is empty")
-	}
-	if len(arr) > c.api.cfg.MaxBatch {
-		return nil, problem.New(problem.PayloadTooLarge, "the batch has %d entities; at most %d are accepted", len(arr), c.api.cfg.MaxBatch)
 	}
 	items := make([]batchItem, 0, len(arr))
 	for i, el := range arr {
@@ -82,6 +72,26 @@ func (c *call) readBatch(res *batchResult) ([]batchItem, error) {
 		items = append(items, batchItem{id: id, doc: doc, ctx: ctx})
 	}
 	return items, nil
+}
+
+// readArray reads a batch body: a non-empty JSON array of what, of at most
+// the configured batch size.
+func (c *call) readArray(what string) ([]any, error) {
+	v, err := c.readJSON()
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, problem.BadData("the body of a batch operation must be a JSON array of %s", what)
+	}
+	if len(arr) == 0 {
+		return nil, problem.BadData("the batch is empty")
+	}
+	if len(arr) > c.api.cfg.MaxBatch {
+		return nil, problem.New(problem.PayloadTooLarge, "the batch has %d elements; at most %d are accepted", len(arr), c.api.cfg.MaxBatch)
+	}
+	return arr, nil
 }
 
 // parseBatch parses each item with parse, recording failures in res.
@@ -327,19 +337,9 @@ func (a *API) batchDelete(c *call) (*response, error) {
 	if _, err := c.contentType(false); err != nil {
 		return nil, err
 	}
-	v, err := c.readJSON()
+	arr, err := c.readArray("entity ids")
 	if err != nil {
 		return nil, err
-	}
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, problem.BadData("the body of batch delete must be a JSON array of entity ids")
-	}
-	if len(arr) == 0 {
-		return nil, problem.BadData("the batch is empty")
-	}
-	if len(arr) > a.cfg.MaxBatch {
-		return nil, problem.New(problem.PayloadTooLarge, "the batch has %d entities; at most %d are accepted", len(arr), a.cfg.MaxBatch)
 	}
 	if err := c.readTenant(); err != nil {
 		return nil, err

@@ -59,6 +59,23 @@ func notFound(id string) error {
 	return problem.NotFound("entity %s does not exist", id)
 }
 
+// changeExisting writes one change to an entity that must exist (else
+// ResourceNotFound) and answers 204 No Content: the shape of every
+// single-entity update, replace and delete operation. apply sees the
+// current, existing entity.
+func (c *call) changeExisting(id string, op store.Operation, apply func(before *ngsild.Entity) (*ngsild.Entity, []string, error)) (*response, error) {
+	err := c.write(store.Change{ID: id, Op: op, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
+		if before == nil {
+			return nil, nil, notFound(id)
+		}
+		return apply(before)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusNoContent}, nil
+}
+
 // createEntity is Create Entity (clause 5.6.1, 6.4.3.1).
 func (a *API) createEntity(c *call) (*response, error) {
 	doc, ctx, err := c.readObject(false)
@@ -227,16 +244,12 @@ func (a *API) deleteEntity(c *call) (*response, error) {
 	if err := c.readTenant(); err != nil {
 		return nil, err
 	}
-	err = c.write(store.Change{ID: id, Op: store.OpDelete, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil || (len(types) > 0 && !hasAnyType(before, types)) {
+	return c.changeExisting(id, store.OpDelete, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
+		if len(types) > 0 && !hasAnyType(before, types) {
 			return nil, nil, notFound(id)
 		}
 		return nil, nil, nil
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }
 
 // fragment reads the body of an operation that changes an existing entity: a
@@ -273,17 +286,10 @@ func (a *API) mergeEntity(c *call) (*response, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	err = c.write(store.Change{ID: id, Op: store.OpMerge, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil {
-			return nil, nil, notFound(id)
-		}
+	return c.changeExisting(id, store.OpMerge, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		after, touched := ngsild.Merge(before, patch, now)
 		return after, touched, nil
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }
 
 // replaceEntity is Replace Entity (clause 5.6.18, 6.5.3.3).
@@ -313,17 +319,10 @@ func (a *API) replaceEntity(c *call) (*response, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	err = c.write(store.Change{ID: id, Op: store.OpReplace, Apply: func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
-		if before == nil {
-			return nil, nil, notFound(id)
-		}
+	return c.changeExisting(id, store.OpReplace, func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		after, touched := ngsild.Replace(before, e, now)
 		return after, touched, nil
-	}})
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: http.StatusNoContent}, nil
+	})
 }
 
 // noKeyValuesInput refuses options/format asking for keyValues input where
