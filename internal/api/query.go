@@ -50,28 +50,29 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		q.Filter = sel.Match
 		q.FilterAttrs = sel.Attrs()
 	}
-	count, err := boolParam(c, "count")
-	if err != nil {
-		return nil, err
-	}
-	q.Count = count
-	q.Limit, q.Offset, err = c.page(count)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.readTenant(); err != nil {
-		return nil, err
-	}
 	var order []orderKey
 	if v := c.query.Get("orderBy"); v != "" {
 		if order, err = parseOrderBy(v, ctx); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.geoCandidates(c, &q, sel.Geo); err != nil {
+	return c.runQuery(q, sel.Geo, order, o, mt, ctx)
+}
+
+// runQuery is the part of Query Entities that GET and POST share: paging and
+// count from the URL, the tenant, geo pruning, the store query (ordered when
+// asked), the NGSILD-Results-Count header, and rendering with the join asked
+// for.
+func (c *call) runQuery(q store.Query, g *query.GeoQuery, order []orderKey, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) (*response, error) {
+	count, err := boolParam(c, "count")
+	if err != nil {
 		return nil, err
 	}
-	res, err := a.queryStore(c, q, order)
+	q.Count = count
+	if q.Limit, q.Offset, err = c.page(count); err != nil {
+		return nil, err
+	}
+	j, err := c.joinOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -81,12 +82,18 @@ func (a *API) queryEntities(c *call) (*response, error) {
 			return nil, err
 		}
 	}
-	if count {
-		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
+	if err := c.readTenant(); err != nil {
+		return nil, err
 	}
-	j, err := c.joinOptions()
+	if err := c.api.geoCandidates(c, &q, g); err != nil {
+		return nil, err
+	}
+	res, err := c.api.queryStore(c, q, order)
 	if err != nil {
 		return nil, err
+	}
+	if count {
+		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
 	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
 }

@@ -147,33 +147,6 @@ func (a *API) queryPost(c *call) (*response, error) {
 		}
 		return false
 	}
-	count, err := boolParam(c, "count")
-	if err != nil {
-		return nil, err
-	}
-	q.Count = count
-	if q.Limit, q.Offset, err = c.page(count); err != nil {
-		return nil, err
-	}
-	if err := c.readTenant(); err != nil {
-		return nil, err
-	}
-	if err := a.geoCandidates(c, &q, common.Geo); err != nil {
-		return nil, err
-	}
-	res, err := a.queryStore(c, q, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp := &response{}
-	if mt == mtGeo {
-		if resp.geometryProperty, err = c.geometryProperty(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if count {
-		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
-	}
 	// join and joinLevel may come in the URL or in the Query body.
 	for _, k := range []string{"join", "joinLevel"} {
 		switch v := doc[k].(type) {
@@ -186,9 +159,5 @@ func (a *API) queryPost(c *call) (*response, error) {
 			return nil, problem.BadData("%s must be a string", k)
 		}
 	}
-	j, err := c.joinOptions()
-	if err != nil {
-		return nil, err
-	}
-	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
+	return c.runQuery(q, common.Geo, nil, o, mt, ctx)
 }
