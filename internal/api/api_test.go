@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -206,5 +207,36 @@ func TestQueryTimeout(t *testing.T) {
 	resp, b = do(t, "GET", srv.URL+"/ngsi-ld/v1/entities?type=X", "", "")
 	if resp.StatusCode != 403 || !strings.Contains(string(b), "TooComplexQuery") {
 		t.Errorf("query past its time bound: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestLargePageStreams: a page of hundreds of entities is streamed (no
+// Content-Length, chunked) and is the same valid JSON array a small page is.
+func TestLargePageStreams(t *testing.T) {
+	srv := newTestServer(t)
+	var parts []string
+	for i := 0; i < 100; i++ {
+		parts = append(parts, fmt.Sprintf(`{"id":"urn:ngsi-ld:Streetlight:%03d","type":"Streetlight","powerState":{"type":"Property","value":"on"}}`, i))
+	}
+	for _, batch := range [][]string{parts[:50], parts[50:]} {
+		if resp, b := do(t, "POST", srv.URL+"/ngsi-ld/v1/entityOperations/upsert", "application/json", "["+strings.Join(batch, ",")+"]"); resp.StatusCode != 201 {
+			t.Fatalf("upsert: %d %s", resp.StatusCode, b)
+		}
+	}
+	resp, b := do(t, "GET", srv.URL+"/ngsi-ld/v1/entities?type=Streetlight&limit=100&options=keyValues", "", "")
+	if resp.StatusCode != 200 || resp.ContentLength != -1 {
+		t.Fatalf("status %d, Content-Length %d (want a streamed body)", resp.StatusCode, resp.ContentLength)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatalf("streamed body is not JSON: %v", err)
+	}
+	if len(list) != 100 || list[0]["id"] != "urn:ngsi-ld:Streetlight:000" || list[99]["powerState"] != "on" {
+		t.Errorf("streamed page: %d entities, first %v", len(list), list[0])
+	}
+	// A small page is sent in one piece with its length.
+	resp, _ = do(t, "GET", srv.URL+"/ngsi-ld/v1/entities?type=Streetlight&limit=5", "", "")
+	if resp.ContentLength <= 0 {
+		t.Errorf("small page has Content-Length %d", resp.ContentLength)
 	}
 }

@@ -37,7 +37,7 @@ type call struct {
 }
 
 // response is what a handler returns. body is encoded as JSON unless it is
-// []byte; a nil body sends no content.
+// []byte or a streamBody; a nil body sends no content.
 type response struct {
 	// geometryProperty is the expanded GeoProperty of a GeoJSON response.
 	geometryProperty string
@@ -50,6 +50,10 @@ type response struct {
 
 // setHeader sets a response header. NGSILD-* names keep the spelling of the
 // spec rather than Go's canonical form (clients must not care, some do).
+// streamBody is a body written in pieces (large query results), without a
+// Content-Length.
+type streamBody func(w io.Writer) error
+
 func (r *response) setHeader(k, v string) {
 	if r.header == nil {
 		r.header = make(http.Header)
@@ -70,6 +74,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := 0
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { // a stream that failed half-way: drop the connection
+				panic(v)
+			}
 			a.log.Error("panic in handler", "route", routeName, "panic", v, "stack", string(debug.Stack()))
 			status = a.writeError(w, r, problem.New(problem.InternalError, "internal error"), nil)
 		}
@@ -153,6 +160,24 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 	}
 	if resp.body == nil {
 		w.WriteHeader(status)
+		return status
+	}
+	if x, ok := resp.body.(streamBody); ok {
+		ct := resp.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		h.Set("Content-Type", ct)
+		w.WriteHeader(status)
+		if r.Method == http.MethodHead {
+			return status
+		}
+		if err := x(w); err != nil {
+			// The status is sent: abort the connection so the client sees a
+			// truncated response rather than a short but valid one.
+			a.log.Warn("streaming a response failed", "path", r.URL.Path, "err", err)
+			panic(http.ErrAbortHandler)
+		}
 		return status
 	}
 	var b []byte

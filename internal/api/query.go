@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
+	"iter"
 	"strconv"
 
 	"github.com/qala-city/qala/internal/jsonld"
@@ -109,26 +111,71 @@ func (c *call) renderResult(resp *response, es []*ngsild.Entity, o ngsild.Render
 		o.IncludeContext = contextValue(ctx)
 	}
 	projected := o.Pick != nil || o.Omit != nil
-	out := make([]ngsild.Doc, 0, len(es))
-	for _, e := range es {
-		var d ngsild.Doc
-		if j.mode == "inline" {
-			d = c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit)
-		} else {
-			d = ngsild.Render(e, o)
+	docs := func(yield func(ngsild.Doc) bool) {
+		for _, e := range es {
+			var d ngsild.Doc
+			if j.mode == "inline" {
+				d = c.inline(c.r.Context(), e, o, j.level, j.seen, c.pick, c.omit)
+			} else {
+				d = ngsild.Render(e, o)
+			}
+			if projected && len(d) <= 1 && (len(d) == 0 || d[0].Key == "@context") {
+				continue
+			}
+			if !yield(d) {
+				return
+			}
 		}
-		if projected && len(d) <= 1 && (len(d) == 0 || d[0].Key == "@context") {
-			continue
+		if j.mode == "flat" {
+			for _, l := range c.flat(c.r.Context(), es, j.level, j.seen, c.pick, c.omit) {
+				if !yield(ngsild.Render(l.e, withProj(o, l.pick, l.omit))) {
+					return
+				}
+			}
 		}
-		out = append(out, d)
 	}
-	if j.mode == "flat" {
-		for _, l := range c.flat(c.r.Context(), es, j.level, j.seen, c.pick, c.omit) {
-			out = append(out, ngsild.Render(l.e, withProj(o, l.pick, l.omit)))
-		}
+	if len(es) >= streamMin {
+		resp.body = streamArray(docs)
+		return resp
+	}
+	out := make([]ngsild.Doc, 0, len(es))
+	for d := range docs {
+		out = append(out, d)
 	}
 	resp.body = out
 	return resp
+}
+
+// streamMin is the page size from which a result is streamed: each entity is
+// rendered and written in turn instead of the whole page being built in
+// memory first.
+const streamMin = 100
+
+// streamArray writes the documents as one JSON array, one at a time.
+func streamArray(docs iter.Seq[ngsild.Doc]) streamBody {
+	return func(w io.Writer) error {
+		buf := []byte{'['}
+		n := 0
+		for d := range docs {
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			n++
+			var err error
+			if buf, err = d.AppendJSON(buf); err != nil {
+				return err
+			}
+			if len(buf) >= 16<<10 {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+		buf = append(buf, ']')
+		_, err := w.Write(buf)
+		return err
+	}
 }
 
 // renderList sets resp's body to the entities in the negotiated
