@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -91,4 +92,55 @@ func checkLen(param, src string) error {
 		return problem.BadData("%s: expression of %d bytes exceeds the limit of %d", param, len(src), maxLen)
 	}
 	return nil
+}
+
+// list parses item (sep item)*, where sep is any one of the bytes of seps:
+// the shape of every "a;b", "a|b" and "a,b" level of the q, scopeQ and type
+// selection grammars.
+func list[T any](s *scanner, seps string, item func() (T, error)) ([]T, error) {
+	var xs []T
+	for {
+		x, err := item()
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, x)
+		s.skipSpace()
+		if s.eof() || strings.IndexByte(seps, s.src[s.pos]) < 0 {
+			return xs, nil
+		}
+		s.pos++
+	}
+}
+
+// group parses "(" inner ")" at the current position, which holds "(",
+// refusing nesting deeper than maxDepth.
+func group[T any](s *scanner, depth int, inner func(depth int) (T, error)) (T, error) {
+	var zero T
+	open := s.pos
+	if depth >= maxDepth {
+		return zero, s.errAt(open, "parentheses nested deeper than %d", maxDepth)
+	}
+	s.pos++
+	x, err := inner(depth + 1)
+	if err != nil {
+		return zero, err
+	}
+	s.skipSpace()
+	if !s.accept(")") {
+		if s.eof() {
+			return zero, s.errAt(open, "unclosed \"(\"")
+		}
+		return zero, s.errAt(s.pos, "expected \")\", found %s", s.describe(s.pos))
+	}
+	return x, nil
+}
+
+// first returns the only element of xs, or the zero value when there is none.
+func first[T any](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
+	}
+	return xs[0]
 }

@@ -225,41 +225,19 @@ type qParser struct {
 }
 
 func (p *qParser) or(depth int) (Expr, error) {
-	var xs Or
-	for {
-		x, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept("|") {
-			break
-		}
+	xs, err := list(&p.scanner, "|", func() (Expr, error) { return p.and(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
-	if len(xs) == 1 {
-		return xs[0], nil
-	}
-	return xs, nil
+	return Or(xs), nil
 }
 
 func (p *qParser) and(depth int) (Expr, error) {
-	var xs And
-	for {
-		x, err := p.unit(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept(";") {
-			break
-		}
+	xs, err := list(&p.scanner, ";", func() (Expr, error) { return p.unit(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
-	if len(xs) == 1 {
-		return xs[0], nil
-	}
-	return xs, nil
+	return And(xs), nil
 }
 
 func (p *qParser) unit(depth int) (Expr, error) {
@@ -267,23 +245,7 @@ func (p *qParser) unit(depth int) (Expr, error) {
 	if p.peek() != '(' {
 		return p.term()
 	}
-	open := p.pos
-	if depth >= maxDepth {
-		return nil, p.errAt(open, "parentheses nested deeper than %d", maxDepth)
-	}
-	p.pos++
-	x, err := p.or(depth + 1)
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if !p.accept(")") {
-		if p.eof() {
-			return nil, p.errAt(open, "unclosed \"(\"")
-		}
-		return nil, p.errAt(p.pos, "expected \")\", found %s", p.describe(p.pos))
-	}
-	return x, nil
+	return group(&p.scanner, depth, p.or)
 }
 
 func (p *qParser) term() (Expr, error) {

@@ -64,39 +64,17 @@ func ParseScopeQ(src string) (*ScopeNode, error) {
 type scopeParser struct{ scanner }
 
 func (p *scopeParser) or(depth int) (*ScopeNode, error) {
-	var xs []*ScopeNode
-	for {
-		x, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept("|") && !p.accept(",") {
-			break
-		}
-	}
-	if len(xs) == 1 {
-		return xs[0], nil
+	xs, err := list(&p.scanner, "|,", func() (*ScopeNode, error) { return p.and(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
 	return &ScopeNode{Or: xs}, nil
 }
 
 func (p *scopeParser) and(depth int) (*ScopeNode, error) {
-	var xs []*ScopeNode
-	for {
-		x, err := p.unit(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept(";") {
-			break
-		}
-	}
-	if len(xs) == 1 {
-		return xs[0], nil
+	xs, err := list(&p.scanner, ";", func() (*ScopeNode, error) { return p.unit(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
 	return &ScopeNode{And: xs}, nil
 }
@@ -106,23 +84,7 @@ func (p *scopeParser) unit(depth int) (*ScopeNode, error) {
 	if p.peek() != '(' {
 		return p.pattern()
 	}
-	open := p.pos
-	if depth >= maxDepth {
-		return nil, p.errAt(open, "parentheses nested deeper than %d", maxDepth)
-	}
-	p.pos++
-	n, err := p.or(depth + 1)
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if !p.accept(")") {
-		if p.eof() {
-			return nil, p.errAt(open, "unclosed \"(\"")
-		}
-		return nil, p.errAt(p.pos, "expected \")\", found %s", p.describe(p.pos))
-	}
-	return n, nil
+	return group(&p.scanner, depth, p.or)
 }
 
 func (p *scopeParser) pattern() (*ScopeNode, error) {

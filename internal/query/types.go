@@ -69,39 +69,17 @@ type typeParser struct {
 }
 
 func (p *typeParser) or(depth int) (*TypeExpr, error) {
-	var xs []*TypeExpr
-	for {
-		x, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept(",") && !p.accept("|") {
-			break
-		}
-	}
-	if len(xs) == 1 {
-		return xs[0], nil
+	xs, err := list(&p.scanner, ",|", func() (*TypeExpr, error) { return p.and(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
 	return &TypeExpr{Or: xs}, nil
 }
 
 func (p *typeParser) and(depth int) (*TypeExpr, error) {
-	var xs []*TypeExpr
-	for {
-		x, err := p.unit(depth)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
-		p.skipSpace()
-		if !p.accept(";") {
-			break
-		}
-	}
-	if len(xs) == 1 {
-		return xs[0], nil
+	xs, err := list(&p.scanner, ";", func() (*TypeExpr, error) { return p.unit(depth) })
+	if err != nil || len(xs) == 1 {
+		return first(xs), err
 	}
 	return &TypeExpr{And: xs}, nil
 }
@@ -113,22 +91,7 @@ func (p *typeParser) unit(depth int) (*TypeExpr, error) {
 	case p.accept("*"):
 		return &TypeExpr{All: true, term: "*"}, nil
 	case p.peek() == '(':
-		if depth >= maxDepth {
-			return nil, p.errAt(at, "parentheses nested deeper than %d", maxDepth)
-		}
-		p.pos++
-		x, err := p.or(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if !p.accept(")") {
-			if p.eof() {
-				return nil, p.errAt(at, "unclosed \"(\"")
-			}
-			return nil, p.errAt(p.pos, "expected \")\", found %s", p.describe(p.pos))
-		}
-		return x, nil
+		return group(&p.scanner, depth, p.or)
 	}
 	name := p.typeName()
 	if name == "" {
