@@ -123,38 +123,13 @@ func RunQuerySuite(ctx context.Context, cfg QuerySuiteConfig) (*QueryReport, err
 	c.Batch, c.LoadWorkers, c.Seed, c.Short = cfg.Batch, cfg.LoadWorkers, cfg.Seed, cfg.Short
 	defer func() { rep.TotalSeconds = time.Since(rep.Started).Seconds() }()
 
-	work, err := os.MkdirTemp("", "qala-bench-query-")
+	env, err := newEnv(ctx, "qala-bench-query-", cfg.Keep, cfg.BaselineBin, logf)
 	if err != nil {
-		return nil, fmt.Errorf("work directory: %w", err)
+		return nil, err
 	}
-	if cfg.Keep {
-		logf("keeping data and logs in %s", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	qlog, err := os.Create(filepath.Join(work, "qala.log"))
-	if err != nil {
-		return nil, fmt.Errorf("qala log: %w", err)
-	}
-	defer qlog.Close()
-
-	var baseURL string
-	if cfg.BaselineBin != "" {
-		bp, err := StartBaselineProcess(ctx, cfg.BaselineBin, qlog, 30*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		defer bp.Stop(10 * time.Second)
-		baseURL, c.Baseline = bp.URL, "own process"
-	} else {
-		b, err := StartBaseline("127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer b.Close()
-		baseURL, c.Baseline = b.URL, "in process"
-	}
-	logf("baseline (%s) at %s", c.Baseline, baseURL)
+	defer env.close()
+	work, qlog, baseURL := env.work, env.qlog, env.baseURL
+	c.Baseline = env.baseline
 
 	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data"), qlog, time.Minute)
 	if err != nil {

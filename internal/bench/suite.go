@@ -120,40 +120,13 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	rep.Config.Concurrency, rep.Config.Entities, rep.Config.Batch = cfg.Concurrency, cfg.Entities, cfg.Batch
 	rep.Config.Load, rep.Config.LoadWorkers, rep.Config.Short = cfg.Load, cfg.LoadWorkers, cfg.Short
 
-	work, err := os.MkdirTemp("", "qala-bench-")
+	env, err := newEnv(ctx, "qala-bench-", cfg.Keep, cfg.BaselineBin, logf)
 	if err != nil {
-		return nil, fmt.Errorf("work directory: %w", err)
+		return nil, err
 	}
-	if cfg.Keep {
-		logf("keeping data and logs in %s", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	qlog, err := os.Create(filepath.Join(work, "qala.log"))
-	if err != nil {
-		return nil, fmt.Errorf("qala log: %w", err)
-	}
-	defer qlog.Close()
-
-	var baseURL string
-	if cfg.BaselineBin != "" {
-		bp, err := StartBaselineProcess(ctx, cfg.BaselineBin, qlog, 30*time.Second)
-		if err != nil {
-			return nil, err
-		}
-		defer bp.Stop(10 * time.Second)
-		baseURL = bp.URL
-		rep.Config.Baseline = "own process"
-	} else {
-		b, err := StartBaseline("127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer b.Close()
-		baseURL = b.URL
-		rep.Config.Baseline = "in process"
-	}
-	logf("baseline (%s) at %s", rep.Config.Baseline, baseURL)
+	defer env.close()
+	work, qlog, baseURL := env.work, env.qlog, env.baseURL
+	rep.Config.Baseline = env.baseline
 
 	defer func() { rep.TotalSeconds = time.Since(rep.Started).Seconds() }()
 
@@ -281,4 +254,62 @@ func (cfg *SuiteConfig) runConfig(shape Shape) Config {
 	rc.Entities = cfg.Entities
 	rc.Batch = cfg.Batch
 	return rc
+}
+
+// env is what both suites set up before measuring: a work directory, the file
+// Qala logs to, and a running baseline.
+type env struct {
+	work     string
+	qlog     *os.File
+	baseURL  string
+	baseline string // "own process" or "in process"
+	closers  []func()
+}
+
+// newEnv prepares an env; keep leaves the work directory in place.
+// baselineBin runs the baseline as its own process; "" runs it in process.
+func newEnv(ctx context.Context, prefix string, keep bool, baselineBin string, logf func(string, ...any)) (*env, error) {
+	e := &env{}
+	work, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	e.work = work
+	if keep {
+		logf("keeping data and logs in %s", work)
+	} else {
+		e.closers = append(e.closers, func() { os.RemoveAll(work) })
+	}
+	if e.qlog, err = os.Create(filepath.Join(work, "qala.log")); err != nil {
+		e.close()
+		return nil, fmt.Errorf("qala log: %w", err)
+	}
+	e.closers = append(e.closers, func() { e.qlog.Close() })
+	if baselineBin != "" {
+		bp, err := StartBaselineProcess(ctx, baselineBin, e.qlog, 30*time.Second)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.closers = append(e.closers, func() { bp.Stop(10 * time.Second) })
+		e.baseURL, e.baseline = bp.URL, "own process"
+	} else {
+		b, err := StartBaseline("127.0.0.1:0")
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.closers = append(e.closers, func() { b.Close() })
+		e.baseURL, e.baseline = b.URL, "in process"
+	}
+	logf("baseline (%s) at %s", e.baseline, e.baseURL)
+	return e, nil
+}
+
+// close releases what newEnv set up, last first.
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
 }
