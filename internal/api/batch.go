@@ -242,6 +242,10 @@ func (a *API) batchUpdate(c *call) (*response, error) {
 	}
 	now := time.Now().UTC()
 	kept := map[string][]ngsild.NotUpdatedDetails{}
+	ctxOf := make(map[string]*jsonld.Context, len(items)) // each entity's own @context, to name its attributes
+	for _, it := range items {
+		ctxOf[it.id] = it.ctx
+	}
 	ids := make([]string, len(ents))
 	changes := make([]store.Change, len(ents))
 	for i, e := range ents {
@@ -273,7 +277,7 @@ func (a *API) batchUpdate(c *call) (*response, error) {
 			}
 			names := make([]string, len(nu))
 			for i, n := range nu {
-				names[i] = items[0].ctx.CompactIRI(n.AttributeName)
+				names[i] = ctxOf[id].CompactIRI(n.AttributeName)
 			}
 			res.fail(id, problem.BadData("attributes not overwritten (noOverwrite): %s", strings.Join(names, ", ")))
 		}
