@@ -134,6 +134,13 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 func (s *Server) Run(ctx context.Context) error {
 	simCtx, stopSim := context.WithCancel(context.Background())
 	defer stopSim()
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		trimLog(bgCtx, s.store, s.log, 10*time.Second)
+	}()
 	if s.sim != nil {
 		s.wg.Add(1)
 		go func() {
@@ -155,6 +162,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	err := s.http.Shutdown(sctx)
 	stopSim()
+	stopBg()
 	s.wg.Wait()
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -26,6 +26,10 @@ var (
 	ErrNoTenant = errors.New("store: tenant does not exist")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrLogTrimmed: ReadLog was asked for events that TrimLog let the store
+	// discard. The consumer has missed them for good and must resynchronise
+	// (typically from LastSeq).
+	ErrLogTrimmed = errors.New("store: change log trimmed past the cursor")
 )
 
 // Operation names the NGSI-LD operation that caused a change.
@@ -173,8 +177,28 @@ type Store interface {
 
 	// Subscribe registers fn to receive the events of every committed group,
 	// in commit order, synchronously from the write path (fn must be quick and
-	// must not call Write). The returned function unregisters fn.
+	// must not call Write). The returned function unregisters fn. Events a
+	// subscriber misses (it was not registered yet, or the process died) are
+	// in the change log: see ReadLog, and Follower for the usual consumer.
 	Subscribe(fn func([]Event)) (cancel func())
+
+	// ReadLog returns up to max events with Seq > after, in commit order,
+	// from the durable change log. These are the events subscribers received,
+	// with the same Seq, Before and After, and the log survives restarts and
+	// kill -9 exactly as the writes do: an acknowledged write's event is in
+	// it. Only published events are returned (Seq <= LastSeq), so ReadLog
+	// never runs ahead of what readers see. When the log no longer holds
+	// Seq after+1 because TrimLog let the store discard it, ReadLog fails
+	// with ErrLogTrimmed. An empty result means the caller is up to date.
+	ReadLog(ctx context.Context, after uint64, max int) ([]Event, error)
+
+	// LastSeq returns the Seq of the last published event (0 before the
+	// first event of a new store).
+	LastSeq() uint64
+
+	// TrimLog lets the store discard the change log's events with
+	// Seq <= upto: every durable consumer has processed them.
+	TrimLog(ctx context.Context, upto uint64) error
 
 	// Close flushes and closes the store. Calls after Close return ErrClosed.
 	Close() error

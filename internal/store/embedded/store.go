@@ -91,6 +91,10 @@ type Store struct {
 	subs    atomic.Pointer[[]subscriber]
 	nextSub uint64
 
+	pubSeq   atomic.Uint64 // Seq of the last published event
+	logStart atomic.Uint64 // first Seq the change log may still hold (log.go)
+	trimMu   sync.Mutex
+
 	closed atomic.Bool
 }
 
@@ -102,8 +106,9 @@ type subscriber struct {
 type pkey struct{ tenant, id string }
 
 type pendingEntry struct {
-	ent *ngsild.Entity // nil when deleted
-	g   *group
+	ent  *ngsild.Entity // nil when deleted
+	data []byte         // its encoding
+	g    *group
 }
 
 // group is the work of one Write call between commit and publication.
@@ -112,6 +117,7 @@ type group struct {
 	newTenant bool
 	puts      []*staged // final state per id, in order of first change
 	events    []store.Event
+	logs      []logRecord // the change log records of events, index for index
 	stats     []statDelta // what the changes do to the tenant's statistics (stats.go)
 	prev      *group
 	done      chan struct{} // closed once published (or abandoned)
@@ -131,6 +137,7 @@ const (
 	prefixEntity = 'e' // 'e' uvarint(len(tenant)) tenant id → encoding
 	prefixTenant = 't' // 't' tenant → empty
 	prefixSymbol = 's' // 's' uint32 big-endian → symbol string
+	prefixLog    = 'c' // 'c' uint64 big-endian Seq → change log record (log.go)
 	keySeq       = "m/seq"
 )
 
@@ -203,6 +210,9 @@ func (s *Store) load() (int, error) {
 		}
 		_ = closer.Close()
 	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return 0, err
+	}
+	if err := s.loadLog(it); err != nil {
 		return 0, err
 	}
 	for ok := it.SeekGE([]byte{prefixTenant}); ok && it.Key()[0] == prefixTenant; ok = it.Next() {
@@ -299,7 +309,7 @@ func (s *Store) write(ctx context.Context, tenantName string, changes []store.Ch
 	}
 	s.pendingMu.Lock()
 	for _, p := range g.puts {
-		s.pending[pkey{g.tenant, p.id}] = &pendingEntry{ent: p.ent, g: g}
+		s.pending[pkey{g.tenant, p.id}] = &pendingEntry{ent: p.ent, data: p.data, g: g}
 	}
 	s.pendingMu.Unlock()
 	g.prev = s.last
@@ -335,11 +345,12 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 	for i, ch := range changes {
 		st := byID[ch.ID]
 		var before *ngsild.Entity
+		var beforeData []byte
 		if st != nil {
-			before = st.ent
+			before, beforeData = st.ent, st.data
 		} else {
 			var err error
-			if before, err = s.head(tenantName, ch.ID); err != nil {
+			if before, beforeData, err = s.head(tenantName, ch.ID); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -382,6 +393,7 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 		g.events = append(g.events, store.Event{
 			Tenant: tenantName, Op: ch.Op, Before: before, After: after, Attrs: touched, Time: now,
 		})
+		g.logs = append(g.logs, logRecord{before: beforeData, after: data})
 	}
 	if len(g.events) == 0 {
 		return nil, errs, nil
@@ -403,23 +415,24 @@ func apply(ch store.Change, before *ngsild.Entity) (after *ngsild.Entity, touche
 	return ch.Apply(before)
 }
 
-// head returns the latest committed state of an entity, durable or not. The
-// caller holds writeMu.
-func (s *Store) head(tenantName, id string) (*ngsild.Entity, error) {
+// head returns the latest committed state of an entity, durable or not, and
+// its encoding. The caller holds writeMu.
+func (s *Store) head(tenantName, id string) (*ngsild.Entity, []byte, error) {
 	s.pendingMu.Lock()
 	p := s.pending[pkey{tenantName, id}]
 	s.pendingMu.Unlock()
 	if p != nil {
-		return p.ent, nil
+		return p.ent, p.data, nil
 	}
 	return s.published(tenantName, id)
 }
 
-// published returns the durable state of an entity, nil if it does not exist.
-func (s *Store) published(tenantName, id string) (*ngsild.Entity, error) {
+// published returns the durable state of an entity and its encoding, nil if
+// it does not exist.
+func (s *Store) published(tenantName, id string) (*ngsild.Entity, []byte, error) {
 	t := s.tenant(tenantName)
 	if t == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	t.mu.RLock()
 	r := t.byID[id]
@@ -429,9 +442,10 @@ func (s *Store) published(tenantName, id string) (*ngsild.Entity, error) {
 	}
 	t.mu.RUnlock()
 	if r == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return decodeEntity(s.syms, id, data)
+	ent, err := decodeEntity(s.syms, id, data)
+	return ent, data, err
 }
 
 // commit writes the group's batch into the commit pipeline (not waiting for
@@ -457,8 +471,17 @@ func (s *Store) commit(g *group) (*pebble.Batch, error) {
 	seq := s.seq
 	for i := range g.events {
 		seq++
-		g.events[i].Seq = seq
+		ev := &g.events[i]
+		ev.Seq = seq
+		id := ""
+		if ev.After != nil {
+			id = ev.After.ID
+		} else if ev.Before != nil {
+			id = ev.Before.ID
+		}
+		_ = b.Set(logKey(seq), encodeLogRecord(ev, id, g.logs[i]), nil)
 	}
+	g.logs = nil
 	_ = b.Set([]byte(keySeq), binary.BigEndian.AppendUint64(nil, seq), nil)
 	var err error
 	switch {
@@ -509,6 +532,7 @@ func (s *Store) publish(g *group) {
 		}
 	}
 	s.pendingMu.Unlock()
+	s.pubSeq.Store(g.events[len(g.events)-1].Seq)
 	if subs := s.subs.Load(); subs != nil {
 		for _, sub := range *subs {
 			sub.fn(g.events)

@@ -40,6 +40,8 @@ func Run(t *testing.T, open Opener) {
 		{"Query", testQuery},
 		{"GeoBox", testGeoBox},
 		{"Events", testEvents},
+		{"Log", testLog},
+		{"Follower", testFollower},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Reopen", testReopen},
 		{"Stats", testStats},
