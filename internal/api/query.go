@@ -41,8 +41,10 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sel.Empty() && o.Attrs == nil && !local {
-		return nil, problem.BadData("a query needs at least one of id, idPattern, type, attrs, q, scopeQ, geometry or local=true")
+	// id and idPattern only narrow a selection (ETSI TP 019_03_05): a
+	// query needs type, attrs, q, scopeQ, a geo-query or local=true.
+	if sel.Type == nil && o.Attrs == nil && sel.Q == nil && sel.ScopeQ == nil && sel.Geo == nil && !local {
+		return nil, problem.BadData("a query needs at least one of type, attrs, q, scopeQ, a geo-query (georel, geometry, coordinates) or local=true; id and idPattern only narrow it")
 	}
 	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
 	if types, ok := sel.IndexTypes(); ok {
@@ -52,11 +54,9 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		q.Filter = sel.Match
 		q.FilterAttrs = sel.Attrs()
 	}
-	var order []orderKey
-	if v := c.query.Get("orderBy"); v != "" {
-		if order, err = parseOrderBy(v, ctx); err != nil {
-			return nil, err
-		}
+	order, err := c.urlOrdering(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return c.runQuery(q, sel.Geo, order, o, mt, ctx)
 }
@@ -65,7 +65,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 // count from the URL, the tenant, geo pruning, the store query (ordered when
 // asked), the NGSILD-Results-Count header, and rendering with the join asked
 // for.
-func (c *call) runQuery(q store.Query, g *query.GeoQuery, order []orderKey, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) (*response, error) {
+func (c *call) runQuery(q store.Query, g *query.GeoQuery, order *query.Ordering, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) (*response, error) {
 	count, err := boolParam(c, "count")
 	if err != nil {
 		return nil, err
@@ -234,7 +234,7 @@ func (c *call) page(count bool) (limit, offset int, err error) {
 //
 // Every query is bounded in time (Config.QueryTimeout): one that runs longer
 // is stopped and answered TooComplexQuery.
-func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result, error) {
+func (a *API) queryStore(c *call, q store.Query, order *query.Ordering) (store.Result, error) {
 	ctx, cancel := context.WithTimeout(c.r.Context(), a.cfg.QueryTimeout)
 	defer cancel()
 	tooLong := func(err error) error {
@@ -256,7 +256,7 @@ func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result
 	if res.Count > maxOrdered {
 		return res, problem.New(problem.TooComplexQuery, "orderBy would sort %d entities; narrow the query to at most %d matches", res.Count, maxOrdered)
 	}
-	sortEntities(res.Entities, order)
+	order.Sort(res.Entities)
 	if offset > len(res.Entities) {
 		offset = len(res.Entities)
 	}

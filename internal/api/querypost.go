@@ -159,5 +159,11 @@ func (a *API) queryPost(c *call) (*response, error) {
 			return nil, problem.BadData("%s must be a string", k)
 		}
 	}
-	return c.runQuery(q, common.Geo, nil, o, mt, ctx)
+	var order *query.Ordering
+	if raw, ok := doc["ordering"]; ok {
+		if order, err = bodyOrdering(raw, ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.runQuery(q, common.Geo, order, o, mt, ctx)
 }
