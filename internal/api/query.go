@@ -79,10 +79,8 @@ func (c *call) runQuery(q store.Query, g *query.GeoQuery, order *query.Ordering,
 		return nil, err
 	}
 	resp := &response{}
-	if mt == mtGeo {
-		if resp.geometryProperty, err = c.geometryProperty(ctx); err != nil {
-			return nil, err
-		}
+	if resp.geometryProperty, err = c.geometryProperty(ctx, mt); err != nil {
+		return nil, err
 	}
 	if err := c.readTenant(); err != nil {
 		return nil, err
