@@ -41,7 +41,7 @@ func TestMalformedQueries(t *testing.T) {
 		// id and idPattern (clause 6.4.3.2)
 		{name: "id not a URI", path: "entities?type=Shop&id=shop one", detail: []string{`id: "shop one" is not a URI`}},
 		{name: "idPattern not a regexp", path: "entities?type=Shop&idPattern=urn:(", detail: []string{"idPattern", "missing closing )"}},
-		{name: "id alone", path: "entities?id=urn:ngsi-ld:Shop:1", detail: []string{"id and idPattern only narrow"}},
+		{name: "id alone", path: "entities?id=urn:ngsi-ld:Shop:1", detail: []string{"id, idPattern, scopeQ and system members (createdAt, modifiedAt...) only narrow it"}},
 		{name: "nothing selected", path: "entities", detail: []string{"a query needs at least one of"}},
 
 		// type selection (clause 4.17)

@@ -41,10 +41,8 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	// id and idPattern only narrow a selection (ETSI TP 019_03_05): a
-	// query needs type, attrs, q, scopeQ, a geo-query or local=true.
-	if sel.Type == nil && o.Attrs == nil && sel.Q == nil && sel.ScopeQ == nil && sel.Geo == nil && !local {
-		return nil, problem.BadData("a query needs at least one of type, attrs, q, scopeQ, a geo-query (georel, geometry, coordinates) or local=true; id and idPattern only narrow it")
+	if err := narrowEnough("a query", sel, o.Attrs, local); err != nil {
+		return nil, err
 	}
 	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
 	if types, ok := sel.IndexTypes(); ok {
