@@ -44,6 +44,9 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err := narrowEnough("a query", sel, o.Attrs, local); err != nil {
 		return nil, err
 	}
+	if sel.Type != nil && sel.Type.All && c.query.Get("local") == "false" {
+		return nil, problem.BadData("type=* selects every entity of this broker only: it needs local=true or no local, not local=false (clause 4.17 of v1.9)")
+	}
 	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
 	if types, ok := sel.IndexTypes(); ok {
 		q.Types = types
