@@ -31,6 +31,9 @@ func (a *API) purgeEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d := query.LinkDepth(c.query.Get("q")); d > 0 {
+		return nil, problem.BadData("purge cannot follow linked entities in q (no Linked Entity retrieval applies to it): the query is too deep (clause 5.6.21.4 of v1.9)")
+	}
 	sel, err := query.Parse(query.ParamsFromValues(c.query), ctx)
 	if err != nil {
 		return nil, err

@@ -30,11 +30,17 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.linkedDepthAllowed(c.query.Get("q")); err != nil {
+		return nil, err
+	}
 	sel, err := query.Parse(query.ParamsFromValues(c.query), ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := c.query["csf"]; ok {
+	if v, ok := c.query["csf"]; ok {
+		if _, err := query.ParseQ(v[0], ctx); err != nil {
+			return nil, problem.BadData("csf: not a valid context source filter (clause 4.9 syntax): %s", problem.As(err).Detail)
+		}
 		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
 	}
 	local, err := boolParam(c, "local")
@@ -89,14 +95,24 @@ func (c *call) runQuery(q store.Query, g *query.GeoQuery, order *query.Ordering,
 	if err := c.api.geoCandidates(c, &q, g); err != nil {
 		return nil, err
 	}
+	limit := q.Limit
+	if limit > 0 {
+		q.Limit++ // one more tells whether a next page exists
+	}
 	res, err := c.api.queryStore(c, q, order)
 	if err != nil {
 		return nil, err
 	}
+	more := len(res.Entities) > limit
+	if more {
+		res.Entities = res.Entities[:limit]
+	}
 	if count {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
-	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
+	resp = withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx)
+	c.pageLinks(resp, q.Offset, limit, more, mt)
+	return resp, nil
 }
 
 // renderResult renders a page of query results with the join asked for.

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strconv"
+
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/query"
 )
@@ -40,4 +42,28 @@ func hasAttrTerm(x query.Expr) bool {
 		return t.Path.Attr != ""
 	}
 	return false
+}
+
+// linkedDepthAllowed refuses a q that follows linked entities ("a{b}")
+// deeper than the Linked Entity retrieval asked for with join and
+// joinLevel: clause 5.7.2.4 of v1.9 makes such a "too deep query"
+// BadRequestData (ETSI TP 5722_01). Within that depth the parser answers
+// OperationNotSupported, as Qala does not evaluate linked paths in q yet.
+func (c *call) linkedDepthAllowed(q string) error {
+	d := query.LinkDepth(q)
+	if d == 0 {
+		return nil
+	}
+	switch c.query.Get("join") {
+	case "", "@none":
+		return problem.BadData("q follows linked entities %d level(s) deep but no Linked Entity retrieval is asked for (join=inline or flat): the query is too deep (clause 5.7.2.4 of v1.9)", d)
+	}
+	level := 1
+	if n, err := strconv.Atoi(c.query.Get("joinLevel")); err == nil {
+		level = n
+	}
+	if d > level {
+		return problem.BadData("q follows linked entities %d levels deep, deeper than joinLevel=%d: the query is too deep (clause 5.7.2.4 of v1.9)", d, level)
+	}
+	return nil
 }
