@@ -154,6 +154,11 @@ func TestMalformedQueries(t *testing.T) {
 		{name: "joinLevel zero", path: "entities?type=Shop&join=inline&joinLevel=0", detail: []string{"joinLevel must be an integer from 1 to 16"}},
 		{name: "joinLevel not a number", path: "entities?type=Shop&join=inline&joinLevel=two", detail: []string{"joinLevel must be an integer"}},
 		{name: "joinLevel without join", path: "entities?type=Shop&joinLevel=2", detail: []string{"joinLevel needs join"}},
+		{name: "nested pick without join", path: "entities?type=Shop&pick=id,owner{name}", detail: []string{"needs join=inline or join=flat"}},
+		{name: "nested omit deeper than joinLevel", path: "entities?type=Shop&join=flat&joinLevel=1&omit=owner{works{name}}", detail: []string{"2 linked entities deep, deeper than joinLevel=1"}},
+		{name: "nested pick on retrieve without join", path: "entities/urn:ngsi-ld:Shop:1?pick=owner{name}", detail: []string{"needs join"}},
+		{name: "attrs with a linked projection", path: "entities?type=Shop&attrs=owner{name}", detail: []string{"asks for members of linked entities"}},
+		{name: "purge attrs with a linked projection", method: "DELETE", path: "entities?type=Shop&attrs=owner{name}", detail: []string{"asks for members of linked entities"}},
 
 		// parameters
 		{name: "unknown parameter", path: "entities?type=Shop&colour=red", typ: "InvalidRequest", detail: []string{"colour"}},
