@@ -24,7 +24,7 @@ func (c *call) pageLinks(resp *response, offset, limit int, more bool, mt string
 		names = append(names, "limit", "offset")
 		sort.Strings(names)
 		var b strings.Builder
-		b.WriteString("<" + c.r.URL.Path + "?")
+		b.WriteString("<" + strings.TrimSuffix(c.r.URL.Path, "/") + "?")
 		for i, k := range names {
 			vals := c.query[k]
 			switch k {

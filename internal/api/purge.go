@@ -42,15 +42,19 @@ func (a *API) purgeEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := narrowEnough("purging entities", sel, attrs, local); err != nil {
-		return nil, err
-	}
 	keep, hasKeep, err := purgeAttrList(c, "keep", ctx)
 	if err != nil {
 		return nil, err
 	}
 	drop, hasDrop, err := purgeAttrList(c, "drop", ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Ids alone cannot purge a set of entities (clause 5.6.21.3), but they
+	// may name the entities whose attributes keep or drop purge (ETSI TP
+	// 060_05 purges by id with keep and drop).
+	idsNamed := (sel.IDs != nil || sel.IDPattern != nil) && (hasKeep || hasDrop)
+	if err := narrowEnough("purging entities", sel, attrs, local || idsNamed); err != nil {
 		return nil, err
 	}
 	if hasKeep && hasDrop {
