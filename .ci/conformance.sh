@@ -2,18 +2,49 @@
 # Runs the ETSI NGSI-LD conformance areas Qala implements against a fresh
 # bin/qala. The suite is not part of the repository: set it up once as
 # ../shared/conformance/README.md says (it lands in ~/.cache/qala-conformance).
+#
+# env:
+#   ETSI_SUITE    the suite checkout (default ~/.cache/qala-conformance/etsi, the
+#                 reference commit; ~/.cache/qala-conformance/etsi-head for the
+#                 v1.9 extension test purposes)
+#   ETSI_TESTS    the areas (default: the core and query issues' areas)
+#   PORT          Qala's port (default 1026)
+#   ETSI_GEOJSON  1 (default): rewrite the suite's own @context URLs in its
+#                 *.geojson expectation files too, as etsi-run.sh does for
+#                 *.json/*.jsonld; 0: run the suite as etsi-run.sh leaves it
+#                 (the GeoJSON TPs then compare against forge URLs no broker
+#                 without internet can echo)
+# Extra arguments go to robot (e.g. --include 4_23).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 S=${ETSI_SUITE:-$HOME/.cache/qala-conformance/etsi}
-RUN=../shared/conformance/etsi-run.sh
+RUN=${ETSI_RUN:-../shared/conformance/etsi-run.sh}
 [ -d "$S/TP" ] && [ -x "$RUN" ] || { echo "ETSI suite not set up (see ../shared/conformance/README.md); skipping"; exit 0; }
 DATA=$(mktemp -d)
 PORT=${PORT:-1026}
-bin/qala serve --listen 127.0.0.1:$PORT --data "$DATA" --context-allow-private --log-level warn >"$DATA/qala.log" 2>&1 &
+bin/qala serve --listen 127.0.0.1:$PORT --data "$DATA/store" --context-allow-private --log-level warn >"$DATA/qala.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -rf "$DATA"' EXIT
-sleep 1
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+
+# etsi-run.sh points the suite's @context URLs at its local file server in
+# *.json, *.jsonld, *.robot, *.resource and *.py files, but not in the
+# *.geojson expectations of the GeoJSON query TPs (019_02_05, 019_05, ...):
+# give it a copy of the suite where those are rewritten the same way.
+if [ "${ETSI_GEOJSON:-1}" = 1 ]; then
+  COPY=$DATA/suite
+  mkdir -p "$COPY"
+  tar -C "$S" --exclude=.git --exclude='./results*' -cf - . | tar -C "$COPY" -xf -
+  LOCAL_CTX="http://127.0.0.1:${ETSI_CTX_PORT:-8089}"
+  grep -rlE 'forge\.etsi\.org/rep/cim/ngsi-ld-test-suite/-/raw/[^/]+/resources/jsonld-contexts/|raw\.githubusercontent\.com/[^/]+/ngsi-ld-test-suite/[^/]+/resources/jsonld-contexts/' \
+      --include='*.geojson' "$COPY" 2>/dev/null \
+    | xargs -r sed -i -E \
+        -e "s#https://forge\.etsi\.org/rep/cim/ngsi-ld-test-suite/-/raw/[^/]+/resources/jsonld-contexts/#$LOCAL_CTX/#g" \
+        -e "s#https://raw\.githubusercontent\.com/[^/]+/ngsi-ld-test-suite/[^/]+/resources/jsonld-contexts/#$LOCAL_CTX/#g"
+  S=$COPY
+fi
+
 MAP=$HOME/.cache/qala-conformance/ctxmap/context-url-map.csv
 [ -f "$MAP" ] && export ETSI_CTX_MAP=$MAP
-ETSI_TESTS=${ETSI_TESTS:-"TP/NGSI-LD/ContextInformation/Provision/Entities TP/NGSI-LD/ContextInformation/Consumption/Entity TP/NGSI-LD/ContextInformation/Provision/BatchEntities TP/NGSI-LD/ContextInformation/Consumption/Discovery TP/NGSI-LD/jsonldContext TP/NGSI-LD/CommonBehaviours"} \
+ETSI_TESTS=${ETSI_TESTS:-"TP/NGSI-LD/ContextInformation/Provision/Entities TP/NGSI-LD/ContextInformation/Consumption/Entity TP/NGSI-LD/ContextInformation/Provision/BatchEntities TP/NGSI-LD/ContextInformation/Consumption/Discovery TP/NGSI-LD/ContextInformation/Provision/PurgeEntities TP/NGSI-LD/jsonldContext TP/NGSI-LD/CommonBehaviours"} \
   "$RUN" "$S" "http://127.0.0.1:$PORT" "$@"

@@ -123,6 +123,10 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	gp, err := c.geometryProperty(ctx, mt)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.readTenant(); err != nil {
 		return nil, err
 	}
@@ -141,10 +145,6 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 	}
 	if mt == mtGeo {
 		o.IncludeContext = geoContextValue(ctx)
-		gp, err := c.geometryProperty(ctx)
-		if err != nil {
-			return nil, err
-		}
 		return withContext(&response{body: ngsild.RenderFeature(e, o, gp)}, mt, ctx), nil
 	}
 	j, err := c.joinOptions()
@@ -198,8 +198,14 @@ func (c *call) typeFilter(ctx *jsonld.Context) ([]string, error) {
 	return out, nil
 }
 
-func (c *call) geometryProperty(ctx *jsonld.Context) (string, error) {
+// geometryProperty reads the GeoProperty a GeoJSON response takes its
+// geometry from (clause 6.3.15); the parameter is refused with any other
+// representation (clause 5.7.1.4 and 5.7.2.4 of v1.9, ETSI TP 019_27).
+func (c *call) geometryProperty(ctx *jsonld.Context, mt string) (string, error) {
 	gp := c.query.Get("geometryProperty")
+	if _, ok := c.query["geometryProperty"]; ok && mt != mtGeo {
+		return "", problem.BadData("geometryProperty applies only to GeoJSON responses (Accept: application/geo+json)")
+	}
 	if gp == "" {
 		return ngsild.IRILocation, nil
 	}

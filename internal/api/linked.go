@@ -35,6 +35,17 @@ func (c *call) joinOptions() (join, error) {
 		}
 		j.level = n
 	}
+	// A pick or omit that reaches into linked entities needs the Linked
+	// Entity retrieval to go at least as deep (clause 5.7.1.4, 5.7.2.4 of
+	// v1.9; ETSI TPs 019_33, 5711_01).
+	if d := max(c.pick.depth(), c.omit.depth()); d > 0 {
+		if j.mode == "" {
+			return j, problem.BadData("pick or omit selects members of linked entities (\"rel{...}\"), which needs join=inline or join=flat")
+		}
+		if d > j.level {
+			return j, problem.BadData("pick or omit reaches %d linked entities deep, deeper than joinLevel=%d", d, j.level)
+		}
+	}
 	j.seen = map[string]bool{}
 	if v := c.query.Get("containedBy"); v != "" {
 		for _, id := range splitList(v) {

@@ -112,6 +112,9 @@ func (c *call) termList(name string, ctx *jsonld.Context) ([]string, error) {
 	}
 	out := make([]string, 0, len(items))
 	for _, s := range items {
+		if strings.ContainsAny(s, "{}") {
+			return nil, problem.BadData("%s: %q asks for members of linked entities, which %s cannot select (use pick with join)", name, s, name)
+		}
 		if !validName(s) {
 			return nil, problem.BadData("%s: %q is not a valid attribute name", name, s)
 		}

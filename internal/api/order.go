@@ -1,14 +1,12 @@
 package api
 
 import (
-	"cmp"
-	"slices"
+	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/qala-city/qala/internal/jsonld"
-	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
+	"github.com/qala-city/qala/internal/query"
 )
 
 // maxOrdered bounds how many matches a query with orderBy may sort: ordering
@@ -16,177 +14,96 @@ import (
 // rather than exhausting the server.
 const maxOrdered = 20000
 
-// orderKey is one key of orderBy (clause 4.23 of v1.9): a member path and a
-// direction.
-type orderKey struct {
-	member string   // "id", "type", "scope", "createdAt", "modifiedAt", or "" for an attribute
-	attr   string   // expanded attribute name
-	sub    []string // expanded sub-attribute names, or a final metadata member
-	desc   bool
+// urlOrdering reads the ordering parameters of GET /entities (clause 4.23.3
+// of v1.9): orderBy, collation, and orderGeometry and orderFrom, the
+// reference geometry of the dist-asc and dist-desc keys. It returns nil when
+// no orderBy is given.
+func (c *call) urlOrdering(ctx *jsonld.Context) (*query.Ordering, error) {
+	p := query.OrderParams{
+		OrderBy:     c.query["orderBy"],
+		Collation:   c.query.Get("collation"),
+		Geometry:    c.query.Get("orderGeometry"),
+		Coordinates: c.query.Get("orderFrom"),
+	}
+	if _, ok := c.query["collation"]; ok && p.Collation == "" {
+		return nil, problem.BadData("collation: empty; give an IETF BCP 47 language tag such as \"und\" or \"de\"")
+	}
+	return query.ParseOrdering(p, ctx)
 }
 
-// parseOrderBy parses "type;asc,name.subProperty;desc,name".
-func parseOrderBy(s string, ctx *jsonld.Context) ([]orderKey, error) {
-	var keys []orderKey
-	for _, part := range strings.Split(s, ",") {
-		path, dir, _ := strings.Cut(strings.TrimSpace(part), ";")
-		var k orderKey
-		switch dir {
-		case "", "asc", "ascending":
-		case "desc", "descending":
-			k.desc = true
-		default:
-			return nil, problem.BadData("orderBy: direction must be asc or desc, not %q", dir)
-		}
-		if path == "" {
-			return nil, problem.BadData("orderBy: an empty key in %q", s)
-		}
-		steps := strings.Split(path, ".")
-		for _, st := range steps {
-			if !validName(st) {
-				return nil, problem.BadData("orderBy: %q is not a valid member name", st)
-			}
-		}
-		switch steps[0] {
-		case "id", "type", "scope", "createdAt", "modifiedAt":
-			if len(steps) > 1 {
-				return nil, problem.BadData("orderBy: %s has no members", steps[0])
-			}
-			k.member = steps[0]
-		default:
-			k.attr = ctx.ExpandTerm(steps[0])
-			for _, st := range steps[1:] {
-				switch st {
-				case "createdAt", "modifiedAt", "observedAt", "unitCode", "datasetId":
-					k.sub = append(k.sub, st)
-				default:
-					k.sub = append(k.sub, ctx.ExpandTerm(st))
+// bodyOrdering reads the ordering member of a Query (POST
+// /entityOperations/query), an OrderingParams object (Table 5.2.43-1 of
+// v1.9): orderBy (an array of strings), collation (a string), geometry (a
+// string) and coordinates (a JSON array, needed when orderBy orders by
+// distance).
+func bodyOrdering(raw any, ctx *jsonld.Context) (*query.Ordering, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, problem.BadData("ordering must be an object with orderBy, and optionally collation, geometry and coordinates")
+	}
+	p := query.OrderParams{GeometryParam: "ordering.geometry", CoordinatesParam: "ordering.coordinates"}
+	for k, v := range m {
+		switch k {
+		case "orderBy":
+			switch x := v.(type) {
+			case string:
+				p.OrderBy = []string{x}
+			case []any:
+				for i, el := range x {
+					s, ok := el.(string)
+					if !ok {
+						return nil, problem.BadData("ordering.orderBy[%d] must be a string like \"name;desc\", not %s", i, jsonKind(el))
+					}
+					p.OrderBy = append(p.OrderBy, s)
 				}
+			default:
+				return nil, problem.BadData("ordering.orderBy must be an array of strings like [\"name;desc\"], not %s", jsonKind(v))
 			}
+		case "collation", "geometry":
+			s, ok := v.(string)
+			if !ok || strings.TrimSpace(s) == "" {
+				return nil, problem.BadData("ordering.%s must be a non-empty string, not %s", k, jsonKind(v))
+			}
+			if k == "collation" {
+				p.Collation = s
+			} else {
+				p.Geometry = s
+			}
+		case "coordinates":
+			if _, ok := v.([]any); !ok {
+				return nil, problem.BadData("ordering.coordinates must be a JSON array of coordinates, e.g. [71.43,51.12], not %s", jsonKind(v))
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, problem.BadData("ordering.coordinates: %v", err)
+			}
+			p.Coordinates = string(b)
+		case "type", "@context":
+		default:
+			return nil, problem.BadData("ordering has no member %q (it takes orderBy, collation, geometry and coordinates)", k)
 		}
-		keys = append(keys, k)
 	}
-	return keys, nil
+	if len(p.OrderBy) == 0 {
+		return nil, problem.BadData("ordering needs orderBy, e.g. {\"orderBy\": [\"name;asc\"]}")
+	}
+	return query.ParseOrdering(p, ctx)
 }
 
-// orderValue returns the value an entity is sorted by for k, or nil.
-func orderValue(e *ngsild.Entity, k orderKey) any {
-	switch k.member {
-	case "id":
-		return e.ID
-	case "type":
-		if len(e.Types) > 0 {
-			return e.Types[0]
-		}
-		return nil
-	case "scope":
-		if len(e.Scope) > 0 {
-			return e.Scope[0]
-		}
-		return nil
-	case "createdAt":
-		return e.CreatedAt
-	case "modifiedAt":
-		return e.ModifiedAt
-	}
-	a := e.Instance(k.attr, "")
-	if a == nil {
-		if insts := e.Attrs[k.attr]; len(insts) > 0 {
-			a = insts[0]
-		}
-	}
-	for _, st := range k.sub {
-		if a == nil {
-			return nil
-		}
-		switch st {
-		case "createdAt":
-			return a.CreatedAt
-		case "modifiedAt":
-			return a.ModifiedAt
-		case "observedAt":
-			return a.ObservedAt
-		case "unitCode":
-			return a.UnitCode
-		case "datasetId":
-			return a.DatasetID
-		}
-		a = a.Sub[st]
-	}
-	if a == nil {
-		return nil
-	}
-	switch a.Type {
-	case ngsild.Relationship, ngsild.ListRelationship:
-		return a.Object
-	case ngsild.LanguageProperty:
-		return a.LanguageMap
-	}
-	return a.Value
-}
-
-// rank orders values of different JSON kinds: numbers, strings, booleans,
-// date-times, then anything else; missing values sort last either way.
-func rank(v any) int {
+// jsonKind names the JSON kind of a decoded value for error details.
+func jsonKind(v any) string {
 	switch v.(type) {
-	case float64:
-		return 0
-	case string:
-		return 1
-	case bool:
-		return 2
-	case time.Time:
-		return 3
 	case nil:
-		return 5
-	}
-	return 4
-}
-
-func compareValues(a, b any) int {
-	ra, rb := rank(a), rank(b)
-	if ra != rb {
-		return cmp.Compare(ra, rb)
-	}
-	switch x := a.(type) {
-	case float64:
-		return cmp.Compare(x, b.(float64))
-	case string:
-		return strings.Compare(x, b.(string))
+		return "null"
 	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	case time.Time:
-		return x.Compare(b.(time.Time))
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
 	}
-	return 0
-}
-
-// sortEntities orders es by keys, then by id for a stable, total order.
-func sortEntities(es []*ngsild.Entity, keys []orderKey) {
-	slices.SortStableFunc(es, func(a, b *ngsild.Entity) int {
-		for _, k := range keys {
-			va, vb := orderValue(a, k), orderValue(b, k)
-			if va == nil || vb == nil { // missing values last, whatever the direction
-				if c := cmp.Compare(rank(va), rank(vb)); c != 0 {
-					return c
-				}
-				continue
-			}
-			c := compareValues(va, vb)
-			if k.desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	return "a value"
 }

@@ -54,6 +54,19 @@ func (p *proj) child(attr string) *proj {
 	return p.sub[attr]
 }
 
+// depth returns how many relationship hops p reaches into linked entities:
+// 0 for "a,b", 1 for "a{b}", 2 for "a{b{c}}".
+func (p *proj) depth() int {
+	if p == nil {
+		return 0
+	}
+	d := 0
+	for _, c := range p.sub {
+		d = max(d, 1+c.depth())
+	}
+	return d
+}
+
 // parseProjection parses "a,b{c,d{e}}" (the grammar of pick and omit).
 func parseProjection(param, s string, ctx *jsonld.Context, omit bool) (*proj, error) {
 	p := &projParser{param: param, s: s, ctx: ctx, omit: omit}

@@ -15,14 +15,9 @@ import (
 // purgeBatch is how many changes purge hands to one store Write.
 const purgeBatch = 1000
 
-// purgeSelectors are the parameters that select the entities to purge; one of
-// them (or local=true) must be given, so that a bare DELETE /entities never
-// empties a tenant by accident.
-var purgeSelectors = []string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty"}
-
 // purgeEntities is Purge Entities (v1.9 clause 5.6.21, 6.4.3.3): it deletes
 // every entity of the tenant that matches id, idPattern, type, q, scopeQ and
-// the geo-query, or, with drop, deletes only the listed attributes of those
+// the geo-query (and has one of attrs, when given), or, with drop, deletes only the listed attributes of those
 // entities, or, with keep, deletes every attribute but the listed ones. With
 // local=true and no selector it purges every entity of the tenant (ETSI
 // 060_03_03). Each changed entity goes through the write path (in groups of
@@ -36,16 +31,14 @@ func (a *API) purgeEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	selected := local
-	for _, p := range purgeSelectors {
-		if _, ok := c.query[p]; ok {
-			selected = true
-		}
-	}
-	if !selected {
-		return nil, problem.BadData("purging entities needs at least one of id, idPattern, type, q, scopeQ, a geo-query, or local=true (to purge every entity)")
+	if d := query.LinkDepth(c.query.Get("q")); d > 0 {
+		return nil, problem.BadData("purge cannot follow linked entities in q (no Linked Entity retrieval applies to it): the query is too deep (clause 5.6.21.4 of v1.9)")
 	}
 	sel, err := query.Parse(query.ParamsFromValues(c.query), ctx)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := c.termList("attrs", ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +50,20 @@ func (a *API) purgeEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Ids alone cannot purge a set of entities (clause 5.6.21.3), but they
+	// may name the entities whose attributes keep or drop purge (ETSI TP
+	// 060_05 purges by id with keep and drop).
+	idsNamed := (sel.IDs != nil || sel.IDPattern != nil) && (hasKeep || hasDrop)
+	if err := narrowEnough("purging entities", sel, attrs, local || idsNamed); err != nil {
+		return nil, err
+	}
 	if hasKeep && hasDrop {
 		return nil, problem.BadData("keep and drop cannot be used together: keep lists the only attributes to keep, drop the attributes to delete")
 	}
 	if err := c.readTenant(); err != nil {
 		return nil, err
 	}
-	ids, err := a.purgeCandidates(c, sel)
+	ids, err := a.purgeCandidates(c, sel, attrs)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (a *API) purgeEntities(c *call) (*response, error) {
 	now := time.Now().UTC()
 	apply := func(before *ngsild.Entity) (*ngsild.Entity, []string, error) {
 		// The entity may have changed since it was selected: check again.
-		if before == nil || !sel.Match(before) {
+		if before == nil || !sel.Match(before) || (attrs != nil && !hasAnyAttr(before, attrs)) {
 			return before, nil, nil
 		}
 		switch {
@@ -122,8 +122,8 @@ func purgeAttrList(c *call, param string, ctx *jsonld.Context) (names []string, 
 // purgeCandidates returns the ids of the entities that match sel. It reads
 // them with one store query whose Filter records each match and keeps none,
 // so that a purge of a million entities holds ids, not decoded entities.
-func (a *API) purgeCandidates(c *call, sel *query.Query) ([]string, error) {
-	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Count: true}
+func (a *API) purgeCandidates(c *call, sel *query.Query, attrs []string) ([]string, error) {
+	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: attrs, Count: true}
 	if types, ok := sel.IndexTypes(); ok {
 		q.Types = types
 	}

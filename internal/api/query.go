@@ -30,19 +30,28 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.linkedDepthAllowed(c.query.Get("q")); err != nil {
+		return nil, err
+	}
 	sel, err := query.Parse(query.ParamsFromValues(c.query), ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := c.query["csf"]; ok {
+	if v, ok := c.query["csf"]; ok {
+		if _, err := query.ParseQ(v[0], ctx); err != nil {
+			return nil, problem.BadData("csf: not a valid context source filter (clause 4.9 syntax): %s", problem.As(err).Detail)
+		}
 		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
 	}
 	local, err := boolParam(c, "local")
 	if err != nil {
 		return nil, err
 	}
-	if sel.Empty() && o.Attrs == nil && !local {
-		return nil, problem.BadData("a query needs at least one of id, idPattern, type, attrs, q, scopeQ, geometry or local=true")
+	if err := narrowEnough("a query", sel, o.Attrs, local); err != nil {
+		return nil, err
+	}
+	if sel.Type != nil && sel.Type.All && c.query.Get("local") == "false" {
+		return nil, problem.BadData("type=* selects every entity of this broker only: it needs local=true or no local, not local=false (clause 4.17 of v1.9)")
 	}
 	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
 	if types, ok := sel.IndexTypes(); ok {
@@ -52,11 +61,9 @@ func (a *API) queryEntities(c *call) (*response, error) {
 		q.Filter = sel.Match
 		q.FilterAttrs = sel.Attrs()
 	}
-	var order []orderKey
-	if v := c.query.Get("orderBy"); v != "" {
-		if order, err = parseOrderBy(v, ctx); err != nil {
-			return nil, err
-		}
+	order, err := c.urlOrdering(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return c.runQuery(q, sel.Geo, order, o, mt, ctx)
 }
@@ -65,7 +72,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 // count from the URL, the tenant, geo pruning, the store query (ordered when
 // asked), the NGSILD-Results-Count header, and rendering with the join asked
 // for.
-func (c *call) runQuery(q store.Query, g *query.GeoQuery, order []orderKey, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) (*response, error) {
+func (c *call) runQuery(q store.Query, g *query.GeoQuery, order *query.Ordering, o ngsild.RenderOptions, mt string, ctx *jsonld.Context) (*response, error) {
 	count, err := boolParam(c, "count")
 	if err != nil {
 		return nil, err
@@ -79,10 +86,8 @@ func (c *call) runQuery(q store.Query, g *query.GeoQuery, order []orderKey, o ng
 		return nil, err
 	}
 	resp := &response{}
-	if mt == mtGeo {
-		if resp.geometryProperty, err = c.geometryProperty(ctx); err != nil {
-			return nil, err
-		}
+	if resp.geometryProperty, err = c.geometryProperty(ctx, mt); err != nil {
+		return nil, err
 	}
 	if err := c.readTenant(); err != nil {
 		return nil, err
@@ -90,14 +95,24 @@ func (c *call) runQuery(q store.Query, g *query.GeoQuery, order []orderKey, o ng
 	if err := c.api.geoCandidates(c, &q, g); err != nil {
 		return nil, err
 	}
+	limit := q.Limit
+	if limit > 0 {
+		q.Limit++ // one more tells whether a next page exists
+	}
 	res, err := c.api.queryStore(c, q, order)
 	if err != nil {
 		return nil, err
 	}
+	more := len(res.Entities) > limit
+	if more {
+		res.Entities = res.Entities[:limit]
+	}
 	if count {
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(res.Count))
 	}
-	return withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx), nil
+	resp = withContext(c.renderResult(resp, res.Entities, o, mt, ctx, j), mt, ctx)
+	c.pageLinks(resp, q.Offset, limit, more, mt)
+	return resp, nil
 }
 
 // renderResult renders a page of query results with the join asked for.
@@ -234,7 +249,7 @@ func (c *call) page(count bool) (limit, offset int, err error) {
 //
 // Every query is bounded in time (Config.QueryTimeout): one that runs longer
 // is stopped and answered TooComplexQuery.
-func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result, error) {
+func (a *API) queryStore(c *call, q store.Query, order *query.Ordering) (store.Result, error) {
 	ctx, cancel := context.WithTimeout(c.r.Context(), a.cfg.QueryTimeout)
 	defer cancel()
 	tooLong := func(err error) error {
@@ -256,7 +271,7 @@ func (a *API) queryStore(c *call, q store.Query, order []orderKey) (store.Result
 	if res.Count > maxOrdered {
 		return res, problem.New(problem.TooComplexQuery, "orderBy would sort %d entities; narrow the query to at most %d matches", res.Count, maxOrdered)
 	}
-	sortEntities(res.Entities, order)
+	order.Sort(res.Entities)
 	if offset > len(res.Entities) {
 		offset = len(res.Entities)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
@@ -60,10 +61,11 @@ func (a *API) queryPost(c *call) (*response, error) {
 			shared.Coordinates = string(b)
 		}
 	}
-	for _, k := range []string{"temporalQ", "csf"} {
-		if _, ok := doc[k]; ok {
-			return nil, problem.New(problem.OperationNotSupported, "%s is not supported in entity queries yet", k)
-		}
+	if _, ok := doc["temporalQ"]; ok {
+		return nil, problem.BadData("temporalQ belongs to Query Temporal Evolution of Entities only (Table 5.2.23-1), not to Query Entities")
+	}
+	if _, ok := doc["csf"]; ok {
+		return nil, problem.New(problem.OperationNotSupported, "csf is not supported in entity queries yet")
 	}
 	common, err := query.Parse(shared, ctx)
 	if err != nil {
@@ -81,8 +83,26 @@ func (a *API) queryPost(c *call) (*response, error) {
 				return nil, problem.BadData("entities[%d] must be an object", i)
 			}
 			var p query.Params
-			p.ID, _ = m["id"].(string)
-			p.IDPattern, _ = m["idPattern"].(string)
+			switch id := m["id"].(type) {
+			case nil:
+			case string:
+				p.ID = id
+			case []any:
+				ids := make([]string, len(id))
+				for j, v := range id {
+					s, ok := v.(string)
+					if !ok {
+						return nil, problem.BadData("entities[%d].id[%d] must be a URI string, not %s", i, j, jsonKind(v))
+					}
+					ids[j] = s
+				}
+				p.ID = strings.Join(ids, ",")
+			default:
+				return nil, problem.BadData("entities[%d].id must be a URI or an array of URIs, not %s", i, jsonKind(id))
+			}
+			if p.ID == "" { // id takes precedence over idPattern (clause 5.2.33)
+				p.IDPattern, _ = m["idPattern"].(string)
+			}
 			p.Type, _ = m["type"].(string)
 			if p.Type == "" {
 				return nil, problem.BadData("entities[%d] needs a type", i)
@@ -94,14 +114,41 @@ func (a *API) queryPost(c *call) (*response, error) {
 			selectors = append(selectors, sel)
 		}
 	}
+	// pick and omit (Table 5.2.23-1 of v1.9) may come in the body as
+	// arrays of member names, or in the URL.
+	for _, k := range []string{"pick", "omit"} {
+		raw, ok := doc[k]
+		if !ok {
+			continue
+		}
+		if _, inURL := c.query[k]; inURL {
+			return nil, problem.BadData("%s is given both in the URL and in the Query", k)
+		}
+		switch v := raw.(type) {
+		case string:
+			c.query.Set(k, v)
+		case []any:
+			parts := make([]string, len(v))
+			for j, el := range v {
+				s, ok := el.(string)
+				if !ok {
+					return nil, problem.BadData("%s[%d] must be a member name, not %s", k, j, jsonKind(el))
+				}
+				parts[j] = s
+			}
+			c.query.Set(k, strings.Join(parts, ","))
+		default:
+			return nil, problem.BadData("%s must be an array of member names, not %s", k, jsonKind(raw))
+		}
+	}
 	o, err := c.renderOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if raw, ok := doc["attrs"]; ok {
 		list, ok := raw.([]any)
-		if !ok {
-			return nil, problem.BadData("attrs must be an array of attribute names")
+		if !ok || len(list) == 0 {
+			return nil, problem.BadData("attrs must be a non-empty array of attribute names (Table 5.2.23-1)")
 		}
 		for _, v := range list {
 			s, ok := v.(string)
@@ -159,5 +206,11 @@ func (a *API) queryPost(c *call) (*response, error) {
 			return nil, problem.BadData("%s must be a string", k)
 		}
 	}
-	return c.runQuery(q, common.Geo, nil, o, mt, ctx)
+	var order *query.Ordering
+	if raw, ok := doc["ordering"]; ok {
+		if order, err = bodyOrdering(raw, ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.runQuery(q, common.Geo, order, o, mt, ctx)
 }

@@ -11,9 +11,9 @@ func (a *API) routes() []*route {
 	return []*route{
 		// Entities (clauses 5.6, 5.7; 6.4, 6.5)
 		{method: "POST", pattern: v1 + "/entities", params: []string{"local"}, handler: a.createEntity},
-		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset", "orderBy"}, renderParams...), handler: a.queryEntities},
+		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset", "orderBy", "collation", "orderGeometry", "orderFrom"}, renderParams...), handler: a.queryEntities},
 		{method: "GET", pattern: v1 + "/entities/{entityId}", params: append([]string{"type"}, renderParams...), handler: a.retrieveEntity},
-		{method: "DELETE", pattern: v1 + "/entities", params: []string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "keep", "drop", "local"}, handler: a.purgeEntities},
+		{method: "DELETE", pattern: v1 + "/entities", params: []string{"id", "idPattern", "type", "attrs", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "keep", "drop", "local"}, handler: a.purgeEntities},
 		{method: "DELETE", pattern: v1 + "/entities/{entityId}", params: []string{"type", "local"}, handler: a.deleteEntity},
 		{method: "PATCH", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "observedAt", "lang"}, handler: a.mergeEntity},
 		{method: "PUT", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "lang"}, handler: a.replaceEntity},

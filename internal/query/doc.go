@@ -14,4 +14,11 @@
 // GeoQuery.Bounds), and subscription matching calls it on each change. The
 // AST types (And, Or, *Term, TypeExpr, ScopeNode, GeoQuery) have exported
 // fields so that a SQL translator can walk them.
+//
+// ParseOrdering parses the ordering of results of v1.9 (clause 4.23: orderBy,
+// collation, and the reference geometry of distance keys) into an Ordering,
+// whose Sort is the in-memory sort; its keys reuse the q language's Path.
+//
+// The data files in testdata/ run on the in-memory evaluator and, through
+// store.Query as the API builds it, on every store (datadriven_test.go).
 package query

@@ -131,3 +131,43 @@ func FuzzTypeSelection(f *testing.F) {
 		}
 	})
 }
+
+func FuzzOrdering(f *testing.F) {
+	f.Add("type;asc,name.subProperty;desc,name", "", "", "")
+	f.Add("location;dist-asc", "", "Point", "[8,40]")
+	f.Add("location;dist-desc,id", "und", "Polygon", "[[[0,0],[1,0],[1,1],[0,0]]]")
+	f.Add("address[city];desc", "de-u-co-phonebk", "", "")
+	f.Add("label[*],temperature.observedAt", "!!nope", "", "")
+	f.Add("a[b", "", "LineString", "[[0,0],[1,1]]")
+	ctx := coreContext(f)
+	base := fuzzEntity(f, ctx)
+	// A few entities that differ in the members orderings read.
+	var es []*ngsild.Entity
+	for i, id := range []string{"urn:ngsi-ld:F:3", "urn:ngsi-ld:F:1", "urn:ngsi-ld:F:2", "urn:ngsi-ld:F:0"} {
+		e := base.Clone()
+		e.ID = id
+		if i%2 == 1 {
+			delete(e.Attrs, ngsild.IRILocation)
+		}
+		if i == 2 {
+			e.Attrs = nil
+		}
+		es = append(es, e)
+	}
+	f.Fuzz(func(t *testing.T, orderBy, collation, geometry, coordinates string) {
+		o, err := ParseOrdering(OrderParams{OrderBy: []string{orderBy}, Collation: collation, Geometry: geometry, Coordinates: coordinates}, ctx)
+		checkProblem(t, err)
+		if err != nil || o == nil {
+			return
+		}
+		a := append([]*ngsild.Entity(nil), es...)
+		b := []*ngsild.Entity{es[2], es[0], es[3], es[1]}
+		o.Sort(a)
+		o.Sort(b)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("orderBy %q: the order depends on the input order: %s vs %s", orderBy, a[i].ID, b[i].ID)
+			}
+		}
+	})
+}

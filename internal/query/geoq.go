@@ -81,9 +81,6 @@ func ParseGeoQuery(georel, geometry, coordinates, geoproperty string, ctx *jsonl
 		return nil, err
 	}
 	g.Geometry = geom
-	if g.Rel == Near && gt != geo.Point {
-		return nil, problem.BadData("georel: near needs a Point geometry, got %s", gt)
-	}
 	if p := strings.TrimSpace(geoproperty); p != "" {
 		g.Property = ctx.ExpandTerm(p)
 	}
@@ -133,8 +130,11 @@ func (g *GeoQuery) parseRel(src string) error {
 			s.pos++
 		}
 		d, err := strconv.ParseFloat(s.src[numAt:s.pos], 64)
-		if err != nil || d < 0 || math.IsInf(d, 0) || math.IsNaN(d) {
-			return s.errAt(numAt, "%s must be a non-negative number of metres, got %q", mod, s.src[numAt:s.pos])
+		if err != nil || d <= 0 || math.IsInf(d, 0) || math.IsNaN(d) {
+			return s.errAt(numAt, "%s must be a positive number of metres (clause 4.10: PositiveNumber, excluding 0), got %q", mod, s.src[numAt:s.pos])
+		}
+		if g.HasMax || g.HasMin {
+			return s.errAt(at, "near takes one distance modifier, maxDistance or minDistance, not two (clause 4.10)")
 		}
 		if mod == "maxDistance" {
 			g.MaxDistance, g.HasMax = d, true
@@ -185,9 +185,24 @@ func (g *GeoQuery) Bounds() (b geo.BBox, ok bool) {
 		if !g.HasMax {
 			return geo.BBox{}, false
 		}
-		return nearBox(g.Geometry.Coords[0], g.MaxDistance), true
+		if g.Geometry.Type == geo.Point {
+			return nearBox(g.Geometry.Coords[0], g.MaxDistance), true
+		}
+		return grow(g.Geometry.BBox(), g.MaxDistance), true
 	}
 	return g.Geometry.BBox(), true
+}
+
+// grow returns a lon/lat box holding every point within d metres of b.
+func grow(b geo.BBox, d float64) geo.BBox {
+	lo, hi := nearBox(geo.Pos{Lon: b.MinLon, Lat: b.MinLat}, d), nearBox(geo.Pos{Lon: b.MaxLon, Lat: b.MaxLat}, d)
+	out := geo.BBox{MinLon: lo.MinLon, MinLat: lo.MinLat, MaxLon: hi.MaxLon, MaxLat: hi.MaxLat}
+	// The longitude reach is widest at the latitude farthest from the
+	// equator: take the wider of the two corner boxes on each side.
+	for _, c := range []geo.BBox{lo, hi, nearBox(geo.Pos{Lon: b.MinLon, Lat: b.MaxLat}, d), nearBox(geo.Pos{Lon: b.MaxLon, Lat: b.MinLat}, d)} {
+		out = out.Extend(c)
+	}
+	return out
 }
 
 // nearBox returns the lon/lat box of the spherical cap of radius d metres
@@ -236,7 +251,7 @@ func (g *GeoQuery) MatchGeometry(a geo.Geometry) bool {
 	b := g.Geometry
 	switch g.Rel {
 	case Near:
-		d := DistanceTo(b.Coords[0], a)
+		d := GeometryDistance(b, a)
 		return (!g.HasMax || d <= g.MaxDistance) && (!g.HasMin || d >= g.MinDistance)
 	case Within:
 		return CoveredBy(a, b)

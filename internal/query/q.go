@@ -354,7 +354,7 @@ func (p *qParser) path() (Path, error) {
 		path.Keys = append(path.Keys, k)
 	}
 	if p.peek() == '{' {
-		return Path{}, problem.New(problem.OperationNotSupported, "q: linked-entity paths (\"{...}\") are not supported at offset %d: %s", p.pos, quoteSrc(p.src))
+		return Path{}, problem.New(problem.OperationNotSupported, "%s: linked-entity paths (\"{...}\") are not supported at offset %d: %s", p.param, p.pos, quoteSrc(p.src))
 	}
 	if p.peek() == '.' && !strings.HasPrefix(p.src[p.pos:], "..") {
 		return Path{}, p.errAt(p.pos, "\".\" after \"]\" is not allowed: sub-attribute steps come before \"[key]\" steps")

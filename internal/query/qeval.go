@@ -128,12 +128,29 @@ func (t *Term) visitAttr(a *ngsild.Attr, exist bool) bool {
 	}
 	switch a.Type {
 	case ngsild.Relationship, ngsild.ListRelationship:
+		// Clause 4.9: a Relationship with any operator but equal and
+		// unequal does not match.
+		if !exist && t.Op != OpEq && t.Op != OpNe {
+			return false
+		}
 		return t.visitKeys(a.Object, p.Keys, exist)
 	case ngsild.LanguageProperty:
 		keys := p.Keys
 		if len(keys) == 0 || keys[0] == "*" {
 			if len(keys) > 0 {
 				keys = keys[1:]
+			}
+			if t.Op == OpNe && !exist && len(p.Keys) > 0 {
+				// Clause 4.9, unequal over [*]: no value of the language
+				// map may equal the query value.
+				eq := *t
+				eq.Op = OpEq
+				for _, v := range a.LanguageMap {
+					if eq.visitKeys(v, keys, false) {
+						return false
+					}
+				}
+				return len(a.LanguageMap) > 0
 			}
 			for _, v := range a.LanguageMap {
 				if t.visitKeys(v, keys, exist) {

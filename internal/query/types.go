@@ -97,6 +97,9 @@ func (p *typeParser) unit(depth int) (*TypeExpr, error) {
 	if name == "" {
 		return nil, p.errAt(at, "expected an entity type name, found %s", p.describe(at))
 	}
+	if i := strings.IndexFunc(name, forbiddenInName); i >= 0 {
+		return nil, p.errAt(at+i, "%s is not allowed in an entity type name (clause 4.6.2)", p.describe(at+i))
+	}
 	return &TypeExpr{Name: p.ctx.ExpandTerm(name), term: name}, nil
 }
 
@@ -160,4 +163,10 @@ func (x *TypeExpr) Names() ([]string, bool) {
 		return out, true
 	}
 	return []string{x.Name}, true
+}
+
+// forbiddenInName reports the characters clause 4.6.2 forbids in names
+// (and that no IRI holds unescaped): control characters, <, >, ", ', =.
+func forbiddenInName(r rune) bool {
+	return r < 0x20 || r == 0x7f || strings.ContainsRune(`<>"'=`, r)
 }
