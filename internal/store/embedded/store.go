@@ -120,7 +120,7 @@ type group struct {
 type staged struct {
 	id   string
 	ent  *ngsild.Entity // nil when deleted
-	data []byte
+	body body           // the record's new body (its data is the encoding)
 	ix   indexed
 }
 
@@ -222,12 +222,11 @@ func (s *Store) load() (int, error) {
 		if err != nil {
 			return n, err
 		}
-		data := append([]byte(nil), v...)
-		ix, err := scanIndex(s.syms, data)
+		ix, err := scanIndex(s.syms, v)
 		if err != nil {
 			return n, fmt.Errorf("entity %q of tenant %q: %w", id, ten, err)
 		}
-		cur.load(id, data, ix)
+		cur.load(newBody(id, v, &ix), &ix)
 		n++
 	}
 	return n, it.Error()
@@ -351,18 +350,24 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 		if after == before || (after == nil && before == nil) {
 			continue
 		}
-		var data []byte
+		var b body
 		var ix indexed
 		if after != nil {
 			if after.ID != ch.ID {
 				errs[i] = fmt.Errorf("embedded: change %d: Apply returned entity %q for id %q", i, after.ID, ch.ID)
 				continue
 			}
-			if data, err = s.enc.encode(after); err != nil {
+			data, err := s.enc.encodeBuf(after)
+			if err != nil {
 				errs[i] = err
 				continue
 			}
 			ix = indexKeys(s.syms, after)
+			if ix.vals, err = valuesOf(data); err != nil {
+				errs[i] = err
+				continue
+			}
+			b = newBody(ch.ID, data, &ix)
 		}
 		switch {
 		case st != nil && st.ent != nil:
@@ -378,7 +383,7 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 			byID[ch.ID] = st
 			g.puts = append(g.puts, st)
 		}
-		st.ent, st.data, st.ix = after, data, ix
+		st.ent, st.body, st.ix = after, b, ix
 		g.events = append(g.events, store.Event{
 			Tenant: tenantName, Op: ch.Op, Before: before, After: after, Attrs: touched, Time: now,
 		})
@@ -425,7 +430,7 @@ func (s *Store) published(tenantName, id string) (*ngsild.Entity, error) {
 	r := t.byID[id]
 	var data []byte
 	if r != nil {
-		data = r.data
+		data = r.data()
 	}
 	t.mu.RUnlock()
 	if r == nil {
@@ -452,7 +457,7 @@ func (s *Store) commit(g *group) (*pebble.Batch, error) {
 			_ = b.Delete(entityKey(g.tenant, p.id), nil)
 			continue
 		}
-		_ = b.Set(entityKey(g.tenant, p.id), p.data, nil)
+		_ = b.Set(entityKey(g.tenant, p.id), p.body.data(), nil)
 	}
 	seq := s.seq
 	for i := range g.events {
@@ -497,7 +502,7 @@ func (s *Store) publish(g *group) {
 			t.remove(p.id)
 			continue
 		}
-		t.put(p.id, p.data, p.ix)
+		t.put(p.id, p.body, &p.ix)
 	}
 	t.applyStats(g.stats)
 	t.mu.Unlock()
@@ -548,7 +553,7 @@ func (s *Store) get(ctx context.Context, tenantName, id string) (*ngsild.Entity,
 	r := t.byID[id]
 	var data []byte
 	if r != nil {
-		data = r.data
+		data = r.data()
 	}
 	t.mu.RUnlock()
 	if r == nil {

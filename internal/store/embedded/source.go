@@ -1,0 +1,379 @@
+package embedded
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unsafe"
+)
+
+// chunk is how many candidates a walk takes from the indexes per hold of
+// the tenant's read lock; decoding and Filter run outside the lock.
+const chunk = 256
+
+// cand is a candidate that passed every condition checked on the indexes.
+type cand struct {
+	id   string
+	data []byte
+	// geoCheck: the entity has non-point geometries that may satisfy
+	// GeoMatch; the exact test needs them decoded.
+	geoCheck bool
+}
+
+// source yields a query's candidates in ascending id order. next returns
+// the next chunk; fast ≥ 0 (on the first call) is the number of matches
+// when the source knows it without the rest of the query looking at each;
+// done reports the end. A source takes t.mu itself when it needs it.
+type source interface {
+	next(t *tenant) (cs []cand, fast int, done bool)
+}
+
+// empty is the source of a query that cannot match.
+type empty struct{}
+
+func (empty) next(*tenant) ([]cand, int, bool) { return nil, 0, true }
+
+// source builds the plan's source. It takes t.mu.
+func (p *plan) source(t *tenant) source {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	w := p.walk(t)
+	if w == nil {
+		return empty{}
+	}
+	switch c := p.choose(t, w); c.kind {
+	case srcValue, srcGeo:
+		if l := p.collect(t, c); l != nil {
+			return l
+		}
+	}
+	return w
+}
+
+// walk visits id-ordered index entries: the ids asked for, or the union of
+// the type or attribute B-trees (the smaller), or all entities, within the
+// literal prefix of IDPattern.
+type walk struct {
+	p     *plan
+	ck    *checker
+	ids   []string   // sorted ids to look up, or
+	trees []*recTree // trees to merge in id order
+	// all: every entry of the one tree matches (no condition left to
+	// check), so the count is the tree's size and an offset a position.
+	all     bool
+	last    string
+	started bool
+	first   bool
+	buf     []*rec
+	n       int // entries to visit in the next call: small first, up to chunk
+}
+
+// walk returns the plan's walk, nil when no entity can match. The caller
+// holds t.mu.
+func (p *plan) walk(t *tenant) *walk {
+	w := &walk{p: p, ck: newChecker(p), first: true, n: min(chunk, max(16, p.q.Offset+p.q.Limit+1))}
+	sum := func(syms []uint32, trees map[uint32]*recTree) int {
+		n := 0
+		for _, s := range syms {
+			if tr := trees[s]; tr != nil {
+				n += tr.Len()
+			}
+		}
+		return n
+	}
+	present := func(syms []uint32, trees map[uint32]*recTree) []*recTree {
+		var out []*recTree
+		for _, s := range syms {
+			if tr := trees[s]; tr != nil {
+				out = append(out, tr)
+			}
+		}
+		return out
+	}
+	switch {
+	case p.q.IDs != nil:
+		w.ids = slices.Clone(p.q.IDs)
+		slices.Sort(w.ids)
+		w.ids = slices.Compact(w.ids)
+	case p.types != nil && (p.attrs == nil || sum(p.types, t.types) <= sum(p.attrs, t.attrs)):
+		w.trees = present(p.types, t.types)
+		w.ck.skipTypes = true
+	case p.attrs != nil:
+		w.trees = present(p.attrs, t.attrs)
+		w.ck.skipAttrs = true
+	default:
+		w.trees = []*recTree{t.ordered}
+	}
+	if w.ids == nil && len(w.trees) == 0 {
+		return nil
+	}
+	w.all = len(w.trees) == 1 && p.q.Filter == nil && p.q.IDPattern == nil && len(p.conds) == 0 && !p.geo &&
+		(p.types == nil || w.ck.skipTypes) && (p.attrs == nil || w.ck.skipAttrs)
+	if w.all {
+		w.n = min(chunk, max(16, p.q.Limit+1)) // the offset is a jump
+	}
+	return w
+}
+
+// size returns how many entries the walk would visit at most. The caller
+// holds t.mu.
+func (w *walk) size() int {
+	if w.ids != nil {
+		return len(w.ids)
+	}
+	n := 0
+	for _, tr := range w.trees {
+		if w.p.prefix != "" {
+			n += rankPrefix(tr, w.p.prefix)
+		} else {
+			n += tr.Len()
+		}
+	}
+	return n
+}
+
+func (w *walk) next(t *tenant) ([]cand, int, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p := w.p
+	f := -1
+	if w.first {
+		w.first = false
+		if w.all {
+			f = w.trees[0].Len()
+		}
+	}
+	n := w.n
+	w.n = min(2*n, chunk)
+	cs := make([]cand, 0, n)
+	add := func(r *rec) {
+		if ok, geoCheck := w.ck.check(r); ok {
+			cs = append(cs, cand{r.id, r.data(), geoCheck})
+		}
+	}
+	if w.ids != nil {
+		for len(w.ids) > 0 && len(cs) < n {
+			id := w.ids[0]
+			w.ids = w.ids[1:]
+			if r := t.byID[id]; r != nil {
+				add(r)
+			}
+		}
+		return cs, f, len(w.ids) == 0
+	}
+	pivot := &rec{id: p.prefix}
+	if w.started {
+		pivot.id = w.last
+	} else if f >= 0 && p.q.Offset > 0 {
+		// Every entry of the tree matches: start at the offset.
+		tr := w.trees[0]
+		skip := min(p.q.Offset, tr.Len())
+		if r, ok := tr.GetAt(skip); ok {
+			pivot.id = r.id
+			p.skipped = skip
+		} else {
+			p.skipped = tr.Len()
+			return cs, f, true
+		}
+	}
+	// Take up to n entries after pivot from each tree; when several trees
+	// give more than n in all, the first n of their merge in id order are
+	// complete (each tree that was cut off gave n entries below its cut).
+	w.buf = w.buf[:0]
+	done := true
+	for _, tr := range w.trees {
+		k := 0
+		tr.Ascend(pivot, func(r *rec) bool {
+			if w.started && r.id <= w.last {
+				return true
+			}
+			if !strings.HasPrefix(r.id, p.prefix) {
+				return false
+			}
+			if k == n {
+				done = false
+				return false
+			}
+			k++
+			w.buf = append(w.buf, r)
+			return true
+		})
+	}
+	if len(w.trees) > 1 {
+		slices.SortFunc(w.buf, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
+		w.buf = slices.CompactFunc(w.buf, func(a, b *rec) bool { return a == b })
+		if len(w.buf) > n {
+			w.buf = w.buf[:n]
+			done = false
+		}
+	}
+	for _, r := range w.buf {
+		add(r)
+	}
+	if len(w.buf) > 0 {
+		w.last = w.buf[len(w.buf)-1].id
+	}
+	w.started = true
+	return cs, f, done
+}
+
+// list is a source of collected candidates in id order.
+type list struct {
+	cs     []cand
+	sorted bool
+	fast   int
+}
+
+// hit is an entry a collection took: its record, and whether the exact geo
+// test needs the entity decoded.
+type hit struct {
+	r        *rec
+	geoCheck bool
+}
+
+// collect takes every entry of the chosen index (a value range or the R-tree
+// partitions) that passes the other conditions; nil when the index holds
+// more than maxCollect of them after all (the caller then walks). The
+// caller holds t.mu.
+//
+// When every hit is a match (no Filter, no geometry left to decode), only
+// the page's worth of smallest ids is kept, and the count is the number of
+// distinct hits; otherwise every hit becomes a candidate, sorted by id on
+// the first call of next, outside the lock.
+func (p *plan) collect(t *tenant, c choice) *list {
+	ck := newChecker(p)
+	hits := make([]hit, 0, min(max(c.size, 16), maxCollect))
+	dupes := false
+	add := func(r *rec, geoCheck bool) bool {
+		if len(hits) >= maxCollect {
+			return false
+		}
+		if ok, gc := ck.check(r); ok {
+			hits = append(hits, hit{r, geoCheck || gc})
+		}
+		return true
+	}
+	switch c.kind {
+	case srcValue:
+		ck.conds.skip = c.cond
+		x := t.vals[p.conds[c.cond].sym]
+		if x == nil {
+			return &list{}
+		}
+		dupes = x.multi > 0
+		x.scan(&p.conds[c.cond], func(r *rec) bool { return add(r, false) })
+	case srcGeo:
+		ck.skipGeo = true
+		ck.skipTypes = p.types != nil
+		b := p.q.GeoBox
+		lo, hi := [2]float64{b[0], b[1]}, [2]float64{b[2], b[3]}
+		for _, g := range c.parts {
+			dupes = dupes || g.multi > 0
+			point := g.point
+			g.tr.Search(lo, hi, func(min, _ [2]float64, r *rec) bool {
+				switch {
+				case p.q.GeoMatch == nil:
+					return add(r, false)
+				case !point:
+					return add(r, true)
+				case ck.point(min):
+					return add(r, false)
+				}
+				return true
+			})
+		}
+	}
+	if len(hits) >= maxCollect {
+		return nil
+	}
+	final := p.q.Filter == nil
+	for i := range hits {
+		final = final && !hits[i].geoCheck
+	}
+	if !final {
+		l := &list{fast: -1, cs: make([]cand, len(hits))}
+		for i, h := range hits {
+			l.cs[i] = cand{h.r.id, h.r.data(), h.geoCheck}
+		}
+		return l
+	}
+	if dupes {
+		slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(uintptr(unsafe.Pointer(a.r)), uintptr(unsafe.Pointer(b.r))) })
+		hits = slices.CompactFunc(hits, func(a, b hit) bool { return a.r == b.r })
+	}
+	l := &list{fast: len(hits), sorted: true}
+	if need := p.q.Offset + p.q.Limit; need*4 < len(hits) {
+		hits = smallest(hits, need)
+	} else {
+		slices.SortFunc(hits, func(a, b hit) int { return strings.Compare(a.r.id, b.r.id) })
+	}
+	l.cs = make([]cand, len(hits))
+	for i, h := range hits {
+		l.cs[i] = cand{h.r.id, h.r.data(), false}
+	}
+	return l
+}
+
+func (l *list) next(*tenant) ([]cand, int, bool) {
+	if !l.sorted {
+		l.sorted = true
+		slices.SortFunc(l.cs, func(a, b cand) int { return strings.Compare(a.id, b.id) })
+		l.cs = slices.CompactFunc(l.cs, func(a, b cand) bool { return a.id == b.id })
+	}
+	n := min(chunk, len(l.cs))
+	cs := l.cs[:n:n]
+	l.cs = l.cs[n:]
+	f := l.fast
+	l.fast = -1
+	return cs, f, len(l.cs) == 0
+}
+
+// smallest returns the k hits with the smallest ids (distinct records), in
+// ascending order, using the memory of hits.
+func smallest(hits []hit, k int) []hit {
+	if k <= 0 {
+		return hits[:0]
+	}
+	h := hits[:0:k] // a max-heap by id, in the prefix of hits
+	less := func(i, j int) bool { return h[i].r.id < h[j].r.id }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(h) && less(l, r) {
+				m = r
+			}
+			if !less(i, m) {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	up := func(i int) {
+		for i > 0 {
+			parent := (i - 1) / 2
+			if !less(parent, i) {
+				return
+			}
+			h[i], h[parent] = h[parent], h[i]
+			i = parent
+		}
+	}
+	for i := range hits {
+		x := hits[i]
+		switch {
+		case len(h) < k:
+			h = append(h, x)
+			up(len(h) - 1)
+		case x.r.id < h[0].r.id:
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(a, b hit) int { return strings.Compare(a.r.id, b.r.id) })
+	return h
+}
