@@ -47,6 +47,8 @@ Usage:
                           a random point in Astana (lon 71.35-71.55, lat 51.08-51.20)
               within      ...&georel=within&geometry=Polygon&coordinates=a random
                           2 km x 2 km square inside Astana&limit=-limit
+              district    ...&georel=within&geometry=Polygon|MultiPolygon&coordinates=
+                          the boundary of a random Astana district (OSM)&limit=-limit
               offset      ...?type=AirQualityObserved&offset=-offset+[0,1000)&limit=-limit
               count       ...?type=AirQualityObserved&count=true&limit=0
               types       GET /ngsi-ld/v1/types?details=true
@@ -157,7 +159,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := DefaultConfig()
 	fs := newFlagSet("run", "run -url URL -shape SHAPE [flags]", stderr)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "base `URL` of the server (loopback only)")
-	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query, health,\nqfilter, near, within, offset, count, types or attributes")
+	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query, health,\nqfilter, near, within, district, offset, count, types or attributes")
 	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed-loop workers (connections)")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "`duration` of the run")
 	fs.Int64Var(&cfg.MaxRequests, "n", 0, "stop after this many requests (0: only -d bounds the run)")

@@ -229,6 +229,7 @@ var queryRow = map[Shape]struct {
 	ShapeQFilter:    {"q pm25>35;pm10<80, limit 20", &queryGoal{"≥ 5,000 req/s, p99 ≤ 10 ms", 5000, 10}},
 	ShapeNear:       {"geo near;maxDistance==500, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
 	ShapeWithin:     {"geo within 2 km square, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
+	ShapeDistrict:   {"geo within a district polygon, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
 	ShapeOffset:     {"deep paging offset≈90 %, limit 20", &queryGoal{"p99 ≤ 20 ms", 0, 20}},
 	ShapeCount:      {"count only (count=true&limit=0)", nil},
 	ShapeTypes:      {"GET /types?details=true", &queryGoal{"p99 ≤ 50 ms", 0, 50}},
