@@ -236,23 +236,15 @@ type hit struct {
 // more than maxCollect of them after all (the caller then walks). The
 // caller holds t.mu.
 //
-// When every hit is a match (no Filter, no geometry left to decode), only
-// the page's worth of smallest ids is kept, and the count is the number of
-// distinct hits; otherwise every hit becomes a candidate, sorted by id on
-// the first call of next, outside the lock.
+// When every hit is sure to be a match (no Filter, no geometry to decode),
+// the hits stream through a heap that keeps the page's worth of smallest
+// ids, and the count is the number of distinct hits; otherwise every hit
+// becomes a candidate, sorted by id on the first call of next, outside the
+// lock.
 func (p *plan) collect(t *tenant, c choice) *list {
 	ck := newChecker(p)
-	hits := make([]hit, 0, min(max(c.size, 16), maxCollect))
-	dupes := false
-	add := func(r *rec, geoCheck bool) bool {
-		if len(hits) >= maxCollect {
-			return false
-		}
-		if ok, gc := ck.check(r); ok {
-			hits = append(hits, hit{r, geoCheck || gc})
-		}
-		return true
-	}
+	dupes, undecided := false, p.q.Filter != nil
+	var scan func(add func(*rec, bool) bool)
 	switch c.kind {
 	case srcValue:
 		ck.conds.skip = c.cond
@@ -261,28 +253,72 @@ func (p *plan) collect(t *tenant, c choice) *list {
 			return &list{}
 		}
 		dupes = x.multi > 0
-		x.scan(&p.conds[c.cond], func(r *rec) bool { return add(r, false) })
+		undecided = undecided || p.q.GeoMatch != nil // a non-point geometry needs decoding
+		scan = func(add func(*rec, bool) bool) {
+			x.scan(&p.conds[c.cond], func(r *rec) bool { return add(r, false) })
+		}
 	case srcGeo:
 		ck.skipGeo = true
 		ck.skipTypes = p.types != nil
-		b := p.q.GeoBox
-		lo, hi := [2]float64{b[0], b[1]}, [2]float64{b[2], b[3]}
 		for _, g := range c.parts {
 			dupes = dupes || g.multi > 0
-			point := g.point
-			g.tr.Search(lo, hi, func(min, _ [2]float64, r *rec) bool {
-				switch {
-				case p.q.GeoMatch == nil:
-					return add(r, false)
-				case !point:
-					return add(r, true)
-				case ck.point(min):
-					return add(r, false)
-				}
-				return true
-			})
+			undecided = undecided || (!g.point && p.q.GeoMatch != nil)
+		}
+		b := p.q.GeoBox
+		lo, hi := [2]float64{b[0], b[1]}, [2]float64{b[2], b[3]}
+		scan = func(add func(*rec, bool) bool) {
+			for _, g := range c.parts {
+				point := g.point
+				g.tr.Search(lo, hi, func(min, _ [2]float64, r *rec) bool {
+					switch {
+					case p.q.GeoMatch == nil:
+						return add(r, false)
+					case !point:
+						return add(r, true)
+					case ck.point(min):
+						return add(r, false)
+					}
+					return true
+				})
+			}
 		}
 	}
+	need := p.q.Offset + p.q.Limit
+	if !undecided && (!p.q.Count || !dupes) && (need <= 64 || (!dupes && need <= maxCollect)) {
+		top := topK{k: need, dupes: dupes}
+		n, visited := 0, 0
+		scan(func(r *rec, _ bool) bool {
+			if visited++; visited > 4*maxCollect {
+				return false
+			}
+			if ok, _ := ck.check(r); ok {
+				n++
+				top.add(r)
+			}
+			return true
+		})
+		if visited > 4*maxCollect {
+			return nil
+		}
+		l := &list{fast: -1, sorted: true, cs: make([]cand, 0, len(top.h))}
+		if !dupes {
+			l.fast = n
+		}
+		for _, r := range top.sorted() {
+			l.cs = append(l.cs, cand{r.id, r.data(), false})
+		}
+		return l
+	}
+	hits := make([]hit, 0, min(max(c.size, 16), maxCollect))
+	scan(func(r *rec, geoCheck bool) bool {
+		if len(hits) >= maxCollect {
+			return false
+		}
+		if ok, gc := ck.check(r); ok {
+			hits = append(hits, hit{r, geoCheck || gc})
+		}
+		return true
+	})
 	if len(hits) >= maxCollect {
 		return nil
 	}
@@ -290,26 +326,16 @@ func (p *plan) collect(t *tenant, c choice) *list {
 	for i := range hits {
 		final = final && !hits[i].geoCheck
 	}
-	if !final {
-		l := &list{fast: -1, cs: make([]cand, len(hits))}
-		for i, h := range hits {
-			l.cs[i] = cand{h.r.id, h.r.data(), h.geoCheck}
-		}
-		return l
-	}
-	if dupes {
+	if final && dupes {
 		slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(uintptr(unsafe.Pointer(a.r)), uintptr(unsafe.Pointer(b.r))) })
 		hits = slices.CompactFunc(hits, func(a, b hit) bool { return a.r == b.r })
 	}
-	l := &list{fast: len(hits), sorted: true}
-	if need := p.q.Offset + p.q.Limit; need*4 < len(hits) {
-		hits = smallest(hits, need)
-	} else {
-		slices.SortFunc(hits, func(a, b hit) int { return strings.Compare(a.r.id, b.r.id) })
+	l := &list{fast: -1, cs: make([]cand, len(hits))}
+	if final {
+		l.fast = len(hits)
 	}
-	l.cs = make([]cand, len(hits))
 	for i, h := range hits {
-		l.cs[i] = cand{h.r.id, h.r.data(), false}
+		l.cs[i] = cand{h.r.id, h.r.data(), h.geoCheck}
 	}
 	return l
 }
@@ -328,52 +354,56 @@ func (l *list) next(*tenant) ([]cand, int, bool) {
 	return cs, f, len(l.cs) == 0
 }
 
-// smallest returns the k hits with the smallest ids (distinct records), in
-// ascending order, using the memory of hits.
-func smallest(hits []hit, k int) []hit {
-	if k <= 0 {
-		return hits[:0]
+// topK keeps the k records with the smallest ids among those added
+// (distinct records, when dupes says one may come twice), in a max-heap.
+type topK struct {
+	k     int
+	dupes bool
+	h     []*rec
+}
+
+func (t *topK) add(r *rec) {
+	if t.k <= 0 {
+		return
 	}
-	h := hits[:0:k] // a max-heap by id, in the prefix of hits
-	less := func(i, j int) bool { return h[i].r.id < h[j].r.id }
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			m := l
-			if r := l + 1; r < len(h) && less(l, r) {
-				m = r
-			}
-			if !less(i, m) {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
+	if len(t.h) == t.k && r.id >= t.h[0].id {
+		return
 	}
-	up := func(i int) {
-		for i > 0 {
+	if t.dupes && slices.Contains(t.h, r) {
+		return
+	}
+	if len(t.h) < t.k {
+		t.h = append(t.h, r)
+		for i := len(t.h) - 1; i > 0; {
 			parent := (i - 1) / 2
-			if !less(parent, i) {
-				return
+			if t.h[parent].id >= t.h[i].id {
+				break
 			}
-			h[i], h[parent] = h[parent], h[i]
+			t.h[i], t.h[parent] = t.h[parent], t.h[i]
 			i = parent
 		}
+		return
 	}
-	for i := range hits {
-		x := hits[i]
-		switch {
-		case len(h) < k:
-			h = append(h, x)
-			up(len(h) - 1)
-		case x.r.id < h[0].r.id:
-			h[0] = x
-			down(0)
+	t.h[0] = r
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(t.h) {
+			return
 		}
+		m := l
+		if l+1 < len(t.h) && t.h[l].id < t.h[l+1].id {
+			m = l + 1
+		}
+		if t.h[i].id >= t.h[m].id {
+			return
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
 	}
-	slices.SortFunc(h, func(a, b hit) int { return strings.Compare(a.r.id, b.r.id) })
-	return h
+}
+
+// sorted returns the records kept, in ascending id order.
+func (t *topK) sorted() []*rec {
+	slices.SortFunc(t.h, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
+	return t.h
 }
