@@ -21,9 +21,10 @@ type cand struct {
 }
 
 // source yields a query's candidates in ascending id order. next returns
-// the next chunk; fast ≥ 0 (on the first call) is the number of matches
-// when the source knows it without the rest of the query looking at each;
-// done reports the end. A source takes t.mu itself when it needs it.
+// the next chunk (valid until the next call); fast ≥ 0 (on the first call)
+// is the number of matches when the source knows it without the rest of the
+// query looking at each; done reports the end. A source takes t.mu itself
+// when it needs it.
 type source interface {
 	next(t *tenant) (cs []cand, fast int, done bool)
 }
@@ -65,7 +66,8 @@ type walk struct {
 	started bool
 	first   bool
 	buf     []*rec
-	n       int // entries to visit in the next call: small first, up to chunk
+	cs      []cand // the candidates of the last call, reused by the next
+	n       int    // entries to visit in the next call: small first, up to chunk
 }
 
 // walk returns the plan's walk, nil when no entity can match. The caller
@@ -145,7 +147,9 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 	}
 	n := w.n
 	w.n = min(2*n, chunk)
-	cs := make([]cand, 0, n)
+	// The caller is done with the last chunk when it asks for the next.
+	cs := w.cs[:0]
+	defer func() { w.cs = cs[:0] }()
 	add := func(r *rec) {
 		if ok, geoCheck := w.ck.check(r); ok {
 			cs = append(cs, cand{r.id, r.data(), geoCheck})
