@@ -56,7 +56,7 @@ Usage:
       retrieve, patch and query first create -entities entities by batch
       upsert (the prepare phase) unless -prepare=false.
 
-  qala-bench querysuite -qala PATH [-short] [-json FILE]
+  qala-bench querysuite -qala PATH [-short] [-memory-limit SIZE] [-json FILE]
       Start the baseline and a fresh "qala serve", load the query city into
       Qala by batch upsert (1,000,000 entities of which 100,000
       AirQualityObserved; 100,000 and 10,000 with -short), run every query
@@ -290,6 +290,7 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	loadC := fs.Int("load-c", 0, "workers of the load (default 4)")
 	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load (default 15m; 3m with -short)")
 	seed := fs.Uint64("seed", 1, "seed of the query shapes' parameters")
+	memLimit := fs.String("memory-limit", "", "start Qala with --memory-limit `size` (e.g. 1536MiB)")
 	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
 	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
 	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
@@ -302,7 +303,7 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return errUsage
 	}
 	cfg := DefaultQuerySuiteConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed = *qala, *keep, stderr, *seed
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed, cfg.MemoryLimit = *qala, *keep, stderr, *seed, *memLimit
 	if !*inProcess {
 		self, err := os.Executable()
 		if err != nil {
