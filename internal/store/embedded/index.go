@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/tidwall/btree"
-	"github.com/tidwall/rtree"
 
 	"github.com/qala-city/qala/internal/geo"
 	"github.com/qala-city/qala/internal/ngsild"
@@ -50,16 +49,6 @@ type tenant struct {
 type geoKey struct {
 	attr, typ uint32
 	point     bool
-}
-
-// geoPart is one partition. multi counts its entities that are in more
-// than one entry of the attribute's partitions (several types or
-// instances): while the partitions searched all have multi == 0, a search
-// meets each entity once.
-type geoPart struct {
-	tr    rtree.RTreeG[*rec]
-	multi int
-	point bool // the partition holds points only
 }
 
 func newTenant(name string) *tenant {
@@ -165,7 +154,7 @@ func (t *tenant) addGeo(r *rec) {
 			p = &geoPart{point: k.point}
 			t.geo[k] = p
 		}
-		p.tr.Insert(g.min, g.max, r)
+		p.insert(g, r)
 		if multi {
 			p.multi++
 		}
@@ -230,7 +219,7 @@ func (t *tenant) dropGeo(r *rec) {
 		if p == nil {
 			return
 		}
-		p.tr.Delete(g.min, g.max, r)
+		p.delete(g, r)
 		if multi {
 			p.multi--
 		}

@@ -237,7 +237,9 @@ func bruteForce(es []*ngsild.Entity, q store.Query) (ids []string) {
 
 func genQuery(rng *rand.Rand, n int) store.Query {
 	var q store.Query
-	if rng.IntN(3) == 0 {
+	if rng.IntN(4) == 0 {
+		q.Types = []string{genTypeP}
+	} else if rng.IntN(3) == 0 {
 		q.Types = []string{genTypes[rng.IntN(len(genTypes))]}
 		if rng.IntN(3) == 0 {
 			q.Types = append(q.Types, genTypes[rng.IntN(len(genTypes))])
@@ -291,7 +293,8 @@ func TestPlannerAgreesWithBruteForce(t *testing.T) {
 	live := map[string]*ngsild.Entity{}
 	var changes []store.Change
 	for i := range n {
-		e := genEntity(rng, fmt.Sprintf("urn:e:%04d", i))
+		e := genEntity(rng, genID(i))
+		pointsOnly(rng, e, i)
 		live[e.ID] = e
 		changes = append(changes, putChange(e))
 	}
@@ -328,13 +331,14 @@ func TestPlannerAgreesWithBruteForce(t *testing.T) {
 	// Updates that change values, types and geometries, and deletes.
 	changes = changes[:0]
 	for i := range n / 3 {
-		id := fmt.Sprintf("urn:e:%04d", rng.IntN(n))
+		id := genID(rng.IntN(n))
 		if i%5 == 0 {
 			delete(live, id)
 			changes = append(changes, store.Change{ID: id, Op: store.OpDelete, Apply: func(*ngsild.Entity) (*ngsild.Entity, []string, error) { return nil, nil, nil }})
 			continue
 		}
 		e := genEntity(rng, id)
+		pointsOnly(rng, e, i)
 		live[id] = e
 		changes = append(changes, putChange(e))
 	}
@@ -345,6 +349,32 @@ func TestPlannerAgreesWithBruteForce(t *testing.T) {
 	s.Close()
 	s = openTest(t, dir, true)
 	check("reopened", 1000)
+}
+
+// pointsOnly makes every fourth entity one of type P located by a point:
+// queries for P search a single R-tree partition.
+func pointsOnly(rng *rand.Rand, e *ngsild.Entity, i int) {
+	if i%4 != 0 {
+		return
+	}
+	e.Types = []string{genTypeP}
+	e.Attrs[genLoc] = []*ngsild.Attr{{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point",
+		"coordinates": []any{float64(rng.IntN(100)) / 10, float64(rng.IntN(100)) / 10}}}}
+}
+
+const genTypeP = "urn:t:P"
+
+// genID returns the id of generated entity i: mostly urn:e:NNNN, some with
+// a long shared part (so that order keys of the R-tree tie) and some with
+// another prefix (so that partitions shorten their shared prefix late).
+func genID(i int) string {
+	switch {
+	case i%13 == 5:
+		return fmt.Sprintf("urn:e:0-a-very-long-shared-part-%04d", i)
+	case i%17 == 3 && i > 700:
+		return fmt.Sprintf("other:%d", i)
+	}
+	return fmt.Sprintf("urn:e:%04d", i)
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

@@ -153,8 +153,8 @@ func (s *Store) Within(ctx context.Context, tenantName, attr string, lo, hi [2]f
 		if k.attr != sym {
 			continue
 		}
-		g.tr.Search(lo, hi, func(_, _ [2]float64, r *rec) bool {
-			ids = append(ids, r.id)
+		g.tr.Search(lo, hi, func(_, _ [2]float64, it geoItem) bool {
+			ids = append(ids, it.r.id)
 			return true
 		})
 	}

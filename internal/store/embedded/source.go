@@ -248,7 +248,10 @@ type hit struct {
 func (p *plan) collect(t *tenant, c choice) *list {
 	ck := newChecker(p)
 	dupes, undecided := false, p.q.Filter != nil
-	var scan func(add func(*rec, bool) bool)
+	// keyed: the hits carry order keys of their ids relative to one shared
+	// prefix (a single R-tree partition).
+	keyed := false
+	var scan func(add func(it geoItem, geoCheck bool) bool)
 	switch c.kind {
 	case srcValue:
 		ck.conds.skip = c.cond
@@ -258,8 +261,8 @@ func (p *plan) collect(t *tenant, c choice) *list {
 		}
 		dupes = x.multi > 0
 		undecided = undecided || p.q.GeoMatch != nil // a non-point geometry needs decoding
-		scan = func(add func(*rec, bool) bool) {
-			x.scan(&p.conds[c.cond], func(r *rec) bool { return add(r, false) })
+		scan = func(add func(geoItem, bool) bool) {
+			x.scan(&p.conds[c.cond], func(r *rec) bool { return add(geoItem{r: r}, false) })
 		}
 	case srcGeo:
 		ck.skipGeo = true
@@ -268,19 +271,20 @@ func (p *plan) collect(t *tenant, c choice) *list {
 			dupes = dupes || g.multi > 0
 			undecided = undecided || (!g.point && p.q.GeoMatch != nil)
 		}
+		keyed = len(c.parts) == 1
 		b := p.q.GeoBox
 		lo, hi := [2]float64{b[0], b[1]}, [2]float64{b[2], b[3]}
-		scan = func(add func(*rec, bool) bool) {
+		scan = func(add func(geoItem, bool) bool) {
 			for _, g := range c.parts {
 				point := g.point
-				g.tr.Search(lo, hi, func(min, _ [2]float64, r *rec) bool {
+				g.tr.Search(lo, hi, func(min, _ [2]float64, it geoItem) bool {
 					switch {
 					case p.q.GeoMatch == nil:
-						return add(r, false)
+						return add(it, false)
 					case !point:
-						return add(r, true)
+						return add(it, true)
 					case ck.point(min):
-						return add(r, false)
+						return add(it, false)
 					}
 					return true
 				})
@@ -289,15 +293,15 @@ func (p *plan) collect(t *tenant, c choice) *list {
 	}
 	need := p.q.Offset + p.q.Limit
 	if !undecided && (!p.q.Count || !dupes) && (need <= 64 || (!dupes && need <= maxCollect)) {
-		top := topK{k: need, dupes: dupes}
+		top := topK{k: need, dupes: dupes, keyed: keyed}
 		n, visited := 0, 0
-		scan(func(r *rec, _ bool) bool {
+		scan(func(it geoItem, _ bool) bool {
 			if visited++; visited > 4*maxCollect {
 				return false
 			}
-			if ok, _ := ck.check(r); ok {
+			if ok, _ := ck.check(it.r); ok {
 				n++
-				top.add(r)
+				top.add(it)
 			}
 			return true
 		})
@@ -308,18 +312,18 @@ func (p *plan) collect(t *tenant, c choice) *list {
 		if !dupes {
 			l.fast = n
 		}
-		for _, r := range top.sorted() {
-			l.cs = append(l.cs, cand{r.id, r.data(), false})
+		for _, it := range top.sorted() {
+			l.cs = append(l.cs, cand{it.r.id, it.r.data(), false})
 		}
 		return l
 	}
 	hits := make([]hit, 0, min(max(c.size, 16), maxCollect))
-	scan(func(r *rec, geoCheck bool) bool {
+	scan(func(it geoItem, geoCheck bool) bool {
 		if len(hits) >= maxCollect {
 			return false
 		}
-		if ok, gc := ck.check(r); ok {
-			hits = append(hits, hit{r, geoCheck || gc})
+		if ok, gc := ck.check(it.r); ok {
+			hits = append(hits, hit{it.r, geoCheck || gc})
 		}
 		return true
 	})
@@ -360,27 +364,37 @@ func (l *list) next(*tenant) ([]cand, int, bool) {
 
 // topK keeps the k records with the smallest ids among those added
 // (distinct records, when dupes says one may come twice), in a max-heap.
+// When keyed, the items' keys order them (see geoPart) and ids break ties.
 type topK struct {
 	k     int
 	dupes bool
-	h     []*rec
+	keyed bool
+	h     []geoItem
 }
 
-func (t *topK) add(r *rec) {
+// less orders a before b by id.
+func (t *topK) less(a, b *geoItem) bool {
+	if t.keyed && a.key != b.key {
+		return a.key < b.key
+	}
+	return a.r.id < b.r.id
+}
+
+func (t *topK) add(it geoItem) {
 	if t.k <= 0 {
 		return
 	}
-	if len(t.h) == t.k && r.id >= t.h[0].id {
+	if len(t.h) == t.k && !t.less(&it, &t.h[0]) {
 		return
 	}
-	if t.dupes && slices.Contains(t.h, r) {
+	if t.dupes && slices.ContainsFunc(t.h, func(x geoItem) bool { return x.r == it.r }) {
 		return
 	}
 	if len(t.h) < t.k {
-		t.h = append(t.h, r)
+		t.h = append(t.h, it)
 		for i := len(t.h) - 1; i > 0; {
 			parent := (i - 1) / 2
-			if t.h[parent].id >= t.h[i].id {
+			if !t.less(&t.h[parent], &t.h[i]) {
 				break
 			}
 			t.h[i], t.h[parent] = t.h[parent], t.h[i]
@@ -388,17 +402,17 @@ func (t *topK) add(r *rec) {
 		}
 		return
 	}
-	t.h[0] = r
+	t.h[0] = it
 	for i := 0; ; {
 		l := 2*i + 1
 		if l >= len(t.h) {
 			return
 		}
 		m := l
-		if l+1 < len(t.h) && t.h[l].id < t.h[l+1].id {
+		if l+1 < len(t.h) && t.less(&t.h[l], &t.h[l+1]) {
 			m = l + 1
 		}
-		if t.h[i].id >= t.h[m].id {
+		if !t.less(&t.h[i], &t.h[m]) {
 			return
 		}
 		t.h[i], t.h[m] = t.h[m], t.h[i]
@@ -406,8 +420,16 @@ func (t *topK) add(r *rec) {
 	}
 }
 
-// sorted returns the records kept, in ascending id order.
-func (t *topK) sorted() []*rec {
-	slices.SortFunc(t.h, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
+// sorted returns the items kept, in ascending id order.
+func (t *topK) sorted() []geoItem {
+	slices.SortFunc(t.h, func(a, b geoItem) int {
+		switch {
+		case t.less(&a, &b):
+			return -1
+		case t.less(&b, &a):
+			return 1
+		}
+		return 0
+	})
 	return t.h
 }
