@@ -37,6 +37,7 @@ type tenant struct {
 	attrs   map[uint32]*recTree
 	geo     map[geoKey]*geoPart  // R-trees by attribute, entity type and shape
 	vals    map[uint32]*valIndex // value indexes by attribute symbol (values.go)
+	strings *interner            // shared by the store's tenants
 	stats   *stats               // counters behind Types and Attributes (stats.go)
 }
 
@@ -51,9 +52,10 @@ type geoKey struct {
 	point     bool
 }
 
-func newTenant(name string) *tenant {
+func newTenant(name string, strings *interner) *tenant {
 	return &tenant{
 		name:    name,
+		strings: strings,
 		byID:    make(map[string]*rec),
 		ordered: newRecTree(),
 		types:   make(map[uint32]*recTree),
@@ -71,7 +73,7 @@ type indexed struct {
 	ntypes int32
 	geo    []geoBox
 	kinds  []attrKinds // per attribute name, for the statistics (stats.go)
-	vals   []valKey    // value-index entries, sorted (values.go)
+	vals   []valKey    // numeric value-index entries, sorted, for the body (values.go)
 }
 
 // geoBox is the box of one GeoProperty instance holding a valid geometry;
@@ -127,7 +129,7 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 
 // put inserts or updates the entity id with its body and index entries.
 // The caller holds t.mu.
-func (t *tenant) put(id string, b body, ix *indexed) {
+func (t *tenant) put(id string, b body) {
 	r, exists := t.byID[id]
 	if !exists {
 		r = &rec{id: b.id()}
@@ -143,7 +145,7 @@ func (t *tenant) put(id string, b body, ix *indexed) {
 	reindex(r, old.types(), b.types(), t.types)
 	reindex(r, old.attrs(), b.attrs(), t.attrs)
 	t.addGeo(r)
-	t.revalue(r, old.data(), ix.vals)
+	t.revalue(r, old.data(), b.data())
 }
 
 // addGeo enters r's boxes in the partitions of its types.
@@ -193,7 +195,6 @@ func (t *tenant) load(b body, ix *indexed) {
 		treeFor(t.attrs, s).Load(r)
 	}
 	t.addGeo(r)
-	t.addValues(r, ix.vals)
 	t.stats.add(contribOfIndex(*ix), 1)
 }
 

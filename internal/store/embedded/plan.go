@@ -162,6 +162,32 @@ const (
 	srcGeo
 )
 
+// indexValues builds the value indexes the plan's conditions can use and
+// that do not exist yet (see tenant.indexValues). It takes t.mu.
+func (p *plan) indexValues(t *tenant) {
+	missing := func() bool {
+		for i := range p.conds {
+			if c := &p.conds[i]; c.indexed && t.vals[c.sym] == nil && t.attrs[c.sym] != nil {
+				return true
+			}
+		}
+		return false
+	}
+	t.mu.RLock()
+	build := missing()
+	t.mu.RUnlock()
+	if !build {
+		return
+	}
+	t.mu.Lock()
+	for i := range p.conds {
+		if c := &p.conds[i]; c.indexed && t.attrs[c.sym] != nil {
+			t.indexValues(c.sym)
+		}
+	}
+	t.mu.Unlock()
+}
+
 // choose picks the cheapest source. The caller holds t.mu.
 func (p *plan) choose(t *tenant, w *walk) choice {
 	best := choice{kind: srcWalk, cost: math.Inf(1)}
@@ -192,8 +218,8 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 			if has := t.attrs[c.sym]; has != nil && has.Len() > 0 {
 				sel[i] = min(1, float64(counts[i])/float64(has.Len()))
 			}
-		} else if c.indexed {
-			sel[i], counts[i] = 0, 0
+		} else if c.indexed && t.attrs[c.sym] == nil {
+			sel[i], counts[i] = 0, 0 // no entity has the attribute
 		}
 		dConds *= sel[i]
 	}

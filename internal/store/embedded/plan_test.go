@@ -426,7 +426,7 @@ func BenchmarkCondCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	ix := indexKeys(syms, e)
-	if ix.vals, err = valuesOf(data); err != nil {
+	if ix.vals, err = valuesOf(data, nil, false); err != nil {
 		b.Fatal(err)
 	}
 	body := newBody(e.ID, data, &ix)
@@ -469,7 +469,7 @@ func TestBodyLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		ix := indexKeys(syms, e)
-		if ix.vals, err = valuesOf(data); err != nil {
+		if ix.vals, err = valuesOf(data, nil, false); err != nil {
 			t.Fatal(err)
 		}
 		b := newBody(e.ID, data, &ix)

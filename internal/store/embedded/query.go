@@ -40,6 +40,7 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 		return store.Result{}, nil
 	}
 
+	p.indexValues(t)
 	src := p.source(t)
 	var res store.Result
 	known := -1 // the count, when the source gave it

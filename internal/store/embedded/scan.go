@@ -18,7 +18,7 @@ func scanIndex(syms *symbols, data []byte) (indexed, error) {
 	if d.err != nil {
 		return indexed{}, d.err
 	}
-	vals, err := valuesOf(data)
+	vals, err := valuesOf(data, nil, false)
 	if err != nil {
 		return indexed{}, err
 	}

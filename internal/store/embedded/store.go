@@ -70,6 +70,7 @@ type Store struct {
 	// shared fsyncs); only benchmarks set it, to compare with group commit.
 	serialSync bool
 	syms       *symbols
+	strings    *interner // strings of the value indexes (values.go)
 	cache      *cache
 	metrics    *metrics
 
@@ -157,10 +158,11 @@ func Open(opts Options) (*Store, error) {
 		noSync:      opts.NoSync,
 		syms:        newSymbols(),
 		cache:       newCache(cmp.Or(opts.CacheEntries, defaultCacheEntries)),
-		tenants:     map[string]*tenant{store.DefaultTenant: newTenant(store.DefaultTenant)},
+		strings:     &interner{},
 		headTenants: map[string]bool{store.DefaultTenant: true},
 		pending:     make(map[pkey]*pendingEntry),
 	}
+	s.tenants = map[string]*tenant{store.DefaultTenant: newTenant(store.DefaultTenant, s.strings)}
 	s.enc.syms = s.syms
 	start := time.Now()
 	n, err := s.load()
@@ -235,7 +237,7 @@ func (s *Store) load() (int, error) {
 func (s *Store) tenantForLoad(name string) *tenant {
 	t := s.tenants[name]
 	if t == nil {
-		t = newTenant(name)
+		t = newTenant(name, s.strings)
 		s.tenants[name] = t
 		s.headTenants[name] = true
 	}
@@ -363,7 +365,7 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 				continue
 			}
 			ix = indexKeys(s.syms, after)
-			if ix.vals, err = valuesOf(data); err != nil {
+			if ix.vals, err = valuesOf(data, nil, false); err != nil {
 				errs[i] = err
 				continue
 			}
@@ -491,7 +493,7 @@ func (s *Store) publish(g *group) {
 	if t == nil {
 		s.tenantsMu.Lock()
 		if t = s.tenants[g.tenant]; t == nil {
-			t = newTenant(g.tenant)
+			t = newTenant(g.tenant, s.strings)
 			s.tenants[g.tenant] = t
 		}
 		s.tenantsMu.Unlock()
@@ -502,7 +504,7 @@ func (s *Store) publish(g *group) {
 			t.remove(p.id)
 			continue
 		}
-		t.put(p.id, p.body, &p.ix)
+		t.put(p.id, p.body)
 	}
 	t.applyStats(g.stats)
 	t.mu.Unlock()

@@ -17,9 +17,11 @@ import (
 // targets of the attribute's instances (store.ValueCond): the numbers, and
 // the strings of at most maxIndexedString bytes, each paired with the
 // entity. They are derived from the entity's encoding (so they agree with
-// what a decoded entity offers to q), maintained when a group is published,
-// and rebuilt when the store opens. Nothing is kept per entity: the entries
-// to remove are read again from the entity's old encoding.
+// what a decoded entity offers to q), built the first time a query filters
+// on the attribute (tenant.indexValues) and maintained when groups are
+// published. Nothing is kept per entity for them: the entries to remove are
+// read again from the entity's old encoding. (Every entity's numbers are
+// also in its body, for walks: body.go.)
 
 // maxIndexedString is the longest string a value index holds. Conditions
 // on longer strings are checked on the encoding instead.
@@ -72,14 +74,15 @@ func cmpU32(a, b uint32) int {
 }
 
 // valuesOf returns the value-index entries of an encoded entity, sorted and
-// without duplicates.
-func valuesOf(data []byte) ([]valKey, error) {
+// without duplicates: those of the attributes want accepts (nil: all), and
+// only numbers unless strs is set (strings are copied out of the encoding).
+func valuesOf(data []byte, want func(uint32) bool, strs bool) ([]valKey, error) {
 	var keys []valKey
-	err := eachTarget(data, nil, func(attr uint32, t target) bool {
+	err := eachTarget(data, want, func(attr uint32, t target) bool {
 		switch {
 		case !t.isStr:
 			keys = append(keys, valKey{attr: attr, num: t.num})
-		case len(t.str) <= maxIndexedString:
+		case strs && len(t.str) <= maxIndexedString:
 			keys = append(keys, valKey{attr: attr, isStr: true, str: string(t.str)})
 		}
 		return true
@@ -377,30 +380,45 @@ func newValIndex() *valIndex {
 
 func (x *valIndex) empty() bool { return x.nums.Len() == 0 && x.strs.Len() == 0 }
 
+// interner shares the strings of the value indexes that many entities hold
+// (a status, a category): short strings are held once per store, up to a
+// bound on how many it remembers. Only the publishing writer and the loader
+// use it, one at a time.
+type interner struct {
+	m map[string]string
+}
+
+const (
+	maxInternedLen = 32
+	maxInterned    = 1 << 16
+)
+
+func (in *interner) intern(s string) string {
+	if len(s) > maxInternedLen {
+		return s
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	if in.m == nil {
+		in.m = make(map[string]string)
+	}
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
+}
+
 // lowest is a rec that sorts before every other (pivot of range scans).
 var lowest = &rec{}
 
-// addValues inserts r's entries keys (sorted by attribute). The caller
-// holds t.mu.
+// addValues inserts r's entries keys (sorted by attribute) into the value
+// indexes that exist. The caller holds t.mu.
 func (t *tenant) addValues(r *rec, keys []valKey) {
-	t.eachAttrRun(keys, func(attr uint32, run []valKey) {
-		x := t.vals[attr]
-		if x == nil {
-			x = newValIndex()
-			t.vals[attr] = x
-		}
+	t.eachAttrRun(keys, func(x *valIndex, run []valKey) {
 		for _, k := range run {
 			if k.isStr {
-				// Share the string of an equal entry: a value that many
-				// entities have (a status, a category) is held once.
-				s := k.str
-				x.strs.Ascend(strEnt{s, lowest}, func(e strEnt) bool {
-					if e.s == s {
-						s = e.s
-					}
-					return false
-				})
-				x.strs.Set(strEnt{s, r})
+				x.strs.Set(strEnt{t.strings.intern(k.str), r})
 			} else {
 				x.nums.Set(numEnt{k.num, r})
 			}
@@ -413,11 +431,7 @@ func (t *tenant) addValues(r *rec, keys []valKey) {
 
 // dropValues removes r's entries keys. The caller holds t.mu.
 func (t *tenant) dropValues(r *rec, keys []valKey) {
-	t.eachAttrRun(keys, func(attr uint32, run []valKey) {
-		x := t.vals[attr]
-		if x == nil {
-			return
-		}
+	t.eachAttrRun(keys, func(x *valIndex, run []valKey) {
 		for _, k := range run {
 			if k.isStr {
 				x.strs.Delete(strEnt{k.str, r})
@@ -428,35 +442,70 @@ func (t *tenant) dropValues(r *rec, keys []valKey) {
 		if len(run) > 1 {
 			x.multi--
 		}
-		if x.empty() {
-			delete(t.vals, attr)
-		}
 	})
 }
 
-func (t *tenant) eachAttrRun(keys []valKey, fn func(uint32, []valKey)) {
+// eachAttrRun calls fn with each run of keys of one attribute that has a
+// value index.
+func (t *tenant) eachAttrRun(keys []valKey, fn func(*valIndex, []valKey)) {
 	for i := 0; i < len(keys); {
 		j := i + 1
 		for j < len(keys) && keys[j].attr == keys[i].attr {
 			j++
 		}
-		fn(keys[i].attr, keys[i:j])
+		if x := t.vals[keys[i].attr]; x != nil {
+			fn(x, keys[i:j])
+		}
 		i = j
 	}
 }
 
-// revalue moves r's value-index entries from those of its old encoding to
-// next. The caller holds t.mu.
-func (t *tenant) revalue(r *rec, old []byte, next []valKey) {
-	var prev []valKey
-	if old != nil {
-		prev, _ = valuesOf(old) // an encoding in the index was valid when indexed
+// revalue moves r's entries in the value indexes that exist from those of
+// its old encoding to those of its new one. The caller holds t.mu.
+func (t *tenant) revalue(r *rec, old, next []byte) {
+	if len(t.vals) == 0 {
+		return
 	}
-	if slices.EqualFunc(prev, next, func(a, b valKey) bool { return cmpValKey(a, b) == 0 }) {
+	indexed := func(attr uint32) bool { return t.vals[attr] != nil }
+	var prev, cur []valKey
+	// Encodings in the store were valid when they were indexed.
+	if old != nil {
+		prev, _ = valuesOf(old, indexed, true)
+	}
+	if next != nil {
+		cur, _ = valuesOf(next, indexed, true)
+	}
+	if slices.EqualFunc(prev, cur, func(a, b valKey) bool { return cmpValKey(a, b) == 0 }) {
 		return
 	}
 	t.dropValues(r, prev)
-	t.addValues(r, next)
+	t.addValues(r, cur)
+}
+
+// indexValues builds the value index of attribute attr from the encodings
+// of the entities that have it, and keeps it from then on. The caller
+// holds t.mu for writing.
+//
+// Value indexes are built on demand: the first query with a value condition
+// on an attribute builds that attribute's index (a pass over its entities,
+// ~1 µs each, with the tenant locked), later writes maintain it. A store
+// thus spends memory and write time only on the attributes its queries
+// filter on; an index is not kept across restarts.
+func (t *tenant) indexValues(attr uint32) {
+	if t.vals[attr] != nil {
+		return
+	}
+	x := newValIndex()
+	t.vals[attr] = x
+	if tr := t.attrs[attr]; tr != nil {
+		only := func(a uint32) bool { return a == attr }
+		tr.Scan(func(r *rec) bool {
+			if keys, err := valuesOf(r.data(), only, true); err == nil { // an error cannot happen: the encoding was read when stored
+				t.addValues(r, keys)
+			}
+			return true
+		})
+	}
 }
 
 // count returns how many entries of x satisfy c (an upper bound of the
