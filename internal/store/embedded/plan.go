@@ -129,16 +129,23 @@ func literalPrefix(re *regexp.Regexp) string {
 	return string(lit.Rune)
 }
 
-// Relative costs of the plan's steps, in units of one index-entry visit
-// that reads its record (measured on the 1M-entity city, see BENCHMARKS.md).
+// Relative costs of the plan's steps, in units of one visit of an index
+// entry that reads its record and body (a cache miss or less: records lie
+// in memory roughly in the order they were written). The ratios come from
+// profiles of the 1M-entity city (see BENCHMARKS.md): a walk of a 2 km
+// square's type visits ~930 entries in ~60 µs, a collection of its ~2,150
+// R-tree hits with exact point tests takes ~240 µs. Only their order of
+// magnitude matters: where the choice matters, the sources differ by more.
 const (
-	costVisit  = 1.0  // visit an entry, read its record, check types and attributes
-	costCond   = 3.0  // check the value conditions on the encoding
+	costVisit  = 1.0  // visit an index entry, read its record and body
+	costNums   = 0.3  // check numeric conditions on the body's inline numbers
+	costCond   = 3.0  // check other value conditions on the encoding
 	costBox    = 0.1  // test a box
 	costPoint  = 0.5  // exact geo test of a point (plus the size of the query shape)
 	costDecode = 40.0 // decode a geometry for the exact test
 	costHit    = 0.3  // take one entry from a value range or an R-tree search
-	costSort   = 0.4  // per element and halving, to sort collected ids
+	costKey    = 0.05 // compare an R-tree hit's order key with the page's last
+	costSort   = 0.3  // per element and halving, to sort collected candidates
 )
 
 // maxCollect bounds the entries a collecting source may take: a query whose
@@ -234,10 +241,15 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 	}
 	dens := dFilter * dConds * geoFrac * dExact
 
-	perVisit := costVisit
-	if len(p.conds) > 0 {
-		perVisit += costCond
+	condCost := 0.0
+	for i := range p.conds {
+		if p.conds[i].Strings == nil {
+			condCost = max(condCost, costNums)
+		} else {
+			condCost = costCond
+		}
 	}
+	perVisit := costVisit + condCost
 	if p.geo {
 		perVisit += costBox + geoFrac*shape
 	}
@@ -246,13 +258,19 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 		examined = min(n, need/max(dens, 1/n))
 	}
 	best.cost = examined * perVisit
-	// A collection keeps the page's worth of smallest ids when every hit is
-	// a match, else sorts them all.
-	sortCost := func(m float64) float64 {
-		if p.q.Filter == nil && exact && need*4 < m {
-			return m * costHit
+	// A collection whose hits are all matches keeps the page's worth of
+	// smallest ids as it goes: a comparison per hit, of order keys when the
+	// hits come from one R-tree partition, of ids (read from the record)
+	// otherwise. Else it sorts every hit.
+	final := p.q.Filter == nil && (exact || p.q.GeoMatch == nil)
+	sortCost := func(m float64, keyed bool) float64 {
+		switch {
+		case final && keyed:
+			return m * costKey
+		case final:
+			return m * costVisit
 		}
-		return m * math.Log2(m+2) * costSort
+		return m*math.Log2(m+2)*costSort + m*costVisit
 	}
 	for i := range p.conds {
 		if counts[i] < 0 || counts[i] > maxCollect {
@@ -261,13 +279,13 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 		m := float64(counts[i])
 		per := costHit + costVisit
 		if len(p.conds) > 1 {
-			per += costCond
+			per += condCost
 		}
 		if p.geo {
 			per += costBox + shape
 		}
 		kept := m * dConds / max(sel[i], 1e-9) * geoFrac * dExact
-		if cost := m*per + sortCost(kept); cost < best.cost {
+		if cost := m*per + sortCost(kept, false); cost < best.cost {
 			best = choice{kind: srcValue, cond: i, cost: cost, size: int(kept)}
 		}
 	}
@@ -276,11 +294,12 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 		if !exact {
 			per += costDecode
 		}
-		if len(p.conds) > 0 || p.q.IDPattern != nil || (p.types == nil && p.attrs != nil) {
-			per += costVisit + costCond
+		deref := len(p.conds) > 0 || p.q.IDPattern != nil || (p.types == nil && p.attrs != nil)
+		if deref {
+			per += costVisit + condCost
 		}
 		kept := hits * dExact * dConds
-		if cost := hits*per + sortCost(kept); cost < best.cost {
+		if cost := hits*per + sortCost(kept, len(parts) == 1 && !deref); cost < best.cost {
 			best = choice{kind: srcGeo, cost: cost, parts: parts, exact: exact, size: int(kept)}
 		}
 	}

@@ -1,9 +1,12 @@
 // Package embedded is Qala's single-binary store: the current state of every
-// tenant held in memory, indexed by id (hash and B-tree), type, attribute name
-// and geometry (R-tree), over a durable pebble log with group commit.
+// tenant held in memory, indexed by id (hash and B-tree), type, attribute name,
+// geometry (R-trees per attribute and type) and, for the attributes queries
+// filter on, value (values.go), over a durable pebble log with group commit.
 //
 // Entities are held encoded (codec.go, strings interned in a store-wide symbol
-// table) and decoded on Get and Query, so a million entities fit in memory.
+// table) in one pointer-free allocation per entity with what the indexes need
+// (body.go), and decoded on Get and Query, so a million entities fit in
+// memory and cost the garbage collector little.
 //
 // # Write path and locks
 //
@@ -23,7 +26,10 @@
 //
 // Query takes candidates from the indexes in chunks under the tenant's read
 // lock and decodes (and filters) them outside it, so a long scan never blocks
-// writers; a scan may therefore see changes published while it runs.
+// writers; a scan may therefore see changes published while it runs. The
+// plan (plan.go) picks the source of candidates by cost; a collecting source
+// holds at most maxCollect candidates. Building a value index takes the
+// tenant's write lock once.
 package embedded
 
 import (
