@@ -378,8 +378,6 @@ func newValIndex() *valIndex {
 	}
 }
 
-func (x *valIndex) empty() bool { return x.nums.Len() == 0 && x.strs.Len() == 0 }
-
 // interner shares the strings of the value indexes that many entities hold
 // (a status, a category): short strings are held once per store, up to a
 // bound on how many it remembers. Only the publishing writer and the loader
