@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"regexp"
@@ -93,7 +94,12 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{codecVersion, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 7, 0x80, 0x80, 0x80, 0x80, 0x10})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = scanIndex(syms, data)
+		if ix, err := scanIndex(syms, data); err == nil {
+			if b := newBody("urn:f", data, &ix); !bytes.Equal(b.data(), data) || b.id() != "urn:f" {
+				t.Fatal("body does not hold the encoding")
+			}
+		}
+		_, _ = valuesOf(data, nil, true)
 		_, _ = decodePartial(syms, "urn:f", data, []uint32{0, 2})
 		e, err := decodeEntity(syms, "urn:f", data)
 		if err != nil {
