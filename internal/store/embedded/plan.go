@@ -112,6 +112,14 @@ func (s *Store) plan(q store.Query) (p plan, ok bool) {
 	return p, true
 }
 
+// need returns how many matches fill the page: Offset + Limit, saturated.
+func (p *plan) need() int {
+	if p.q.Limit > math.MaxInt-p.q.Offset {
+		return math.MaxInt
+	}
+	return p.q.Offset + p.q.Limit
+}
+
 // literalPrefix returns the literal that every id matching re starts with
 // ("" when re is not anchored at the start by a case-sensitive literal).
 func literalPrefix(re *regexp.Regexp) string {
@@ -202,7 +210,7 @@ func (p *plan) choose(t *tenant, w *walk) choice {
 		return best
 	}
 	n := float64(max(w.size(), 1))
-	need := float64(p.q.Offset + p.q.Limit)
+	need := float64(p.need())
 	// Expected fractions of the walked entries that pass each condition:
 	// the value conditions (counted exactly in their index, relative to the
 	// entities that have the attribute), the geo box (estimated from the

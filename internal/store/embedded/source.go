@@ -73,7 +73,7 @@ type walk struct {
 // walk returns the plan's walk, nil when no entity can match. The caller
 // holds t.mu.
 func (p *plan) walk(t *tenant) *walk {
-	w := &walk{p: p, ck: newChecker(p), first: true, n: min(chunk, max(16, p.q.Offset+p.q.Limit+1))}
+	w := &walk{p: p, ck: newChecker(p), first: true, n: min(chunk, max(16, p.need()))}
 	sum := func(syms []uint32, trees map[uint32]*recTree) int {
 		n := 0
 		for _, s := range syms {
@@ -112,7 +112,7 @@ func (p *plan) walk(t *tenant) *walk {
 	w.all = len(w.trees) == 1 && p.q.Filter == nil && p.q.IDPattern == nil && len(p.conds) == 0 && !p.geo &&
 		(p.types == nil || w.ck.skipTypes) && (p.attrs == nil || w.ck.skipAttrs)
 	if w.all {
-		w.n = min(chunk, max(16, p.q.Limit+1)) // the offset is a jump
+		w.n = min(chunk, max(16, p.q.Limit)) // the offset is a jump
 	}
 	return w
 }
@@ -148,6 +148,9 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 	n := w.n
 	w.n = min(2*n, chunk)
 	// The caller is done with the last chunk when it asks for the next.
+	if w.cs == nil {
+		w.cs = make([]cand, 0, min(n, p.need()))
+	}
 	cs := w.cs[:0]
 	defer func() { w.cs = cs[:0] }()
 	add := func(r *rec) {
@@ -291,7 +294,7 @@ func (p *plan) collect(t *tenant, c choice) *list {
 			}
 		}
 	}
-	need := p.q.Offset + p.q.Limit
+	need := p.need()
 	if !undecided && (!p.q.Count || !dupes) && (need <= 64 || (!dupes && need <= maxCollect)) {
 		top := topK{k: need, dupes: dupes, keyed: keyed}
 		n, visited := 0, 0
