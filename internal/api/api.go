@@ -22,9 +22,13 @@ type Config struct {
 	DefaultLimit int           // page size when limit is not given (default 20)
 	MaxLimit     int           // largest limit accepted (default 1,000)
 	QueryTimeout time.Duration // longest a query may run before TooComplexQuery (default 10 s)
-	CORSOrigins  []string      // allowed origins; empty disables CORS, "*" allows any
-	SourceName   string        // name of this broker in /info/sourceIdentity
-	Version      string
+	// QueryMemory bounds the entities one query may hold, in their stored
+	// (encoded) size, before TooComplexQuery (store.Query.MaxBytes); 0 is
+	// no bound.
+	QueryMemory int
+	CORSOrigins []string // allowed origins; empty disables CORS, "*" allows any
+	SourceName  string   // name of this broker in /info/sourceIdentity
+	Version     string
 }
 
 // API serves the NGSI-LD API over a store.

@@ -210,6 +210,36 @@ func TestQueryTimeout(t *testing.T) {
 	}
 }
 
+// TestQueryMemory: a query that would hold more entities in memory than
+// the configured bound is refused TooComplexQuery (403); a smaller page of
+// the same query, and counting, pass.
+func TestQueryMemory(t *testing.T) {
+	st, err := embedded.Open(embedded.Options{Dir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, _ := jsonld.New(jsonld.Config{})
+	srv := httptest.NewServer(api.New(api.Config{QueryMemory: 20_000}, st, res, nil, nil))
+	defer srv.Close()
+	var parts []string
+	for i := range 40 {
+		parts = append(parts, fmt.Sprintf(`{"id":"urn:ngsi-ld:X:%02d","type":"X","note":{"type":"Property","value":%q}}`, i, strings.Repeat("x", 1000)))
+	}
+	if resp, b := do(t, "POST", srv.URL+"/ngsi-ld/v1/entityOperations/upsert", "application/json", "["+strings.Join(parts, ",")+"]"); resp.StatusCode != 201 {
+		t.Fatalf("upsert: %d %s", resp.StatusCode, b)
+	}
+	resp, b := do(t, "GET", srv.URL+"/ngsi-ld/v1/entities?type=X&limit=40", "", "")
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "TooComplexQuery") || !strings.Contains(string(b), "20000 bytes") {
+		t.Errorf("40 entities of 1 KB under a 20 KB bound: %d %s", resp.StatusCode, b)
+	}
+	for _, target := range []string{"/ngsi-ld/v1/entities?type=X&limit=10", "/ngsi-ld/v1/entities?type=X&limit=0&count=true"} {
+		if resp, b := do(t, "GET", srv.URL+target, "", ""); resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", target, resp.StatusCode, b)
+		}
+	}
+}
+
 // TestLargePageStreams: a page of hundreds of entities is streamed (no
 // Content-Length, chunked) and is the same valid JSON array a small page is.
 func TestLargePageStreams(t *testing.T) {

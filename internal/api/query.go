@@ -53,19 +53,42 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if sel.Type != nil && sel.Type.All && c.query.Get("local") == "false" {
 		return nil, problem.BadData("type=* selects every entity of this broker only: it needs local=true or no local, not local=false (clause 4.17 of v1.9)")
 	}
-	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: o.Attrs}
-	if types, ok := sel.IndexTypes(); ok {
-		q.Types = types
-	}
-	if sel.Q != nil || sel.ScopeQ != nil || sel.Geo != nil || (sel.Type != nil && q.Types == nil) {
-		q.Filter = sel.Match
-		q.FilterAttrs = sel.Attrs()
-	}
+	q := storeQuery(sel, o.Attrs)
 	order, err := c.urlOrdering(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return c.runQuery(q, sel.Geo, order, o, mt, ctx)
+}
+
+// storeQuery turns a parsed selection into a store query. What the store's
+// indexes can answer goes into its conditions: ids, idPattern, a type list,
+// the q conjuncts that are value conditions (query.IndexConds) and the
+// geo-query (tested by the store on the geometries it keeps). The rest (other
+// q terms, scopeQ, type expressions with ";") stays in Filter, nil when
+// nothing is left, so that such queries decode no entity to select it.
+func storeQuery(sel *query.Query, attrs []string) store.Query {
+	q := store.Query{IDs: sel.IDs, IDPattern: sel.IDPattern, Attrs: attrs}
+	rest := *sel
+	rest.IDs, rest.IDPattern = nil, nil
+	if types, ok := sel.IndexTypes(); ok {
+		q.Types = types
+		rest.Type = nil
+	}
+	conds, left := query.IndexConds(sel.Q)
+	for _, c := range conds {
+		q.Values = append(q.Values, store.ValueCond(c))
+	}
+	rest.Q = left
+	if g := sel.Geo; g != nil {
+		q.GeoAttr, q.GeoMatch = g.Property, g.MatchGeometry
+		rest.Geo = nil
+	}
+	if !rest.Empty() {
+		q.Filter = rest.Match
+		q.FilterAttrs = rest.Attrs()
+	}
+	return q
 }
 
 // runQuery is the part of Query Entities that GET and POST share: paging and
@@ -92,9 +115,7 @@ func (c *call) runQuery(q store.Query, g *query.GeoQuery, order *query.Ordering,
 	if err := c.readTenant(); err != nil {
 		return nil, err
 	}
-	if err := c.api.geoCandidates(c, &q, g); err != nil {
-		return nil, err
-	}
+	geoBox(&q, g)
 	limit := q.Limit
 	if limit > 0 {
 		q.Limit++ // one more tells whether a next page exists
@@ -252,9 +273,13 @@ func (c *call) page(count bool) (limit, offset int, err error) {
 func (a *API) queryStore(c *call, q store.Query, order *query.Ordering) (store.Result, error) {
 	ctx, cancel := context.WithTimeout(c.r.Context(), a.cfg.QueryTimeout)
 	defer cancel()
+	q.MaxBytes = a.cfg.QueryMemory
 	tooLong := func(err error) error {
-		if errors.Is(err, context.DeadlineExceeded) && c.r.Context().Err() == nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && c.r.Context().Err() == nil:
 			return problem.New(problem.TooComplexQuery, "the query ran longer than %v; narrow it with type, q, a smaller area or a limit", a.cfg.QueryTimeout)
+		case errors.Is(err, store.ErrTooLarge):
+			return problem.New(problem.TooComplexQuery, "the query would hold more than %d bytes of entities in memory; lower limit or narrow the query", a.cfg.QueryMemory)
 		}
 		return err
 	}
@@ -279,17 +304,20 @@ func (a *API) queryStore(c *call, q store.Query, order *query.Ordering) (store.R
 	return res, nil
 }
 
-// geoCandidates lets the store prune candidates by the geo-query's bounding
-// box (its R-tree, or PostGIS &&); the exact predicate stays in q.Filter.
-func (a *API) geoCandidates(c *call, q *store.Query, g *query.GeoQuery) error {
+// geoBox lets the store prune candidates by the geo-query's bounding box
+// (its R-tree, or PostGIS &&); the exact predicate is q.GeoMatch. The box
+// is widened by geoSlack on every side: the exact predicates count points
+// within rounding distance (~1e-12°) of an edge or corner as on it, so a
+// geometry touching the query's box from just outside may still match.
+func geoBox(q *store.Query, g *query.GeoQuery) {
 	if g == nil {
-		return nil
+		return
 	}
-	b, ok := g.Bounds()
-	if !ok {
-		return nil
+	if b, ok := g.Bounds(); ok {
+		q.GeoAttr = g.Property
+		q.GeoBox = &[4]float64{b.MinLon - geoSlack, b.MinLat - geoSlack, b.MaxLon + geoSlack, b.MaxLat + geoSlack}
 	}
-	q.GeoAttr = g.Property
-	q.GeoBox = &[4]float64{b.MinLon, b.MinLat, b.MaxLon, b.MaxLat}
-	return nil
 }
+
+// geoSlack is the margin of geoBox, in degrees (~0.1 mm).
+const geoSlack = 1e-9

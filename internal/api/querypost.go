@@ -8,7 +8,6 @@ import (
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/query"
-	"github.com/qala-city/qala/internal/store"
 )
 
 // queryPost is Query Entities via POST (clause 5.7.2, 6.23.3.1): the body is a
@@ -164,7 +163,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if selectors == nil && common.Empty() && o.Attrs == nil {
 		return nil, problem.BadData("a query needs entities, attrs, q, scopeQ or geoQ")
 	}
-	q := store.Query{Attrs: o.Attrs}
+	q := storeQuery(common, o.Attrs)
 	// A union of simple type lists can use the type index.
 	var types []string
 	indexable := selectors != nil
@@ -179,20 +178,22 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if indexable {
 		q.Types = types
 	}
-	q.FilterAttrs = common.Attrs()
-	q.Filter = func(e *ngsild.Entity) bool {
-		if !common.Match(e) {
+	if selectors != nil {
+		base := q.Filter
+		if q.FilterAttrs == nil {
+			q.FilterAttrs = []string{} // selectors read only entity members
+		}
+		q.Filter = func(e *ngsild.Entity) bool {
+			if base != nil && !base(e) {
+				return false
+			}
+			for _, s := range selectors {
+				if s.Match(e) {
+					return true
+				}
+			}
 			return false
 		}
-		if selectors == nil {
-			return true
-		}
-		for _, s := range selectors {
-			if s.Match(e) {
-				return true
-			}
-		}
-		return false
 	}
 	// join and joinLevel may come in the URL or in the Query body.
 	for _, k := range []string{"join", "joinLevel"} {

@@ -47,6 +47,8 @@ Usage:
                           a random point in Astana (lon 71.35-71.55, lat 51.08-51.20)
               within      ...&georel=within&geometry=Polygon&coordinates=a random
                           2 km x 2 km square inside Astana&limit=-limit
+              district    ...&georel=within&geometry=Polygon|MultiPolygon&coordinates=
+                          the boundary of a random Astana district (OSM)&limit=-limit
               offset      ...?type=AirQualityObserved&offset=-offset+[0,1000)&limit=-limit
               count       ...?type=AirQualityObserved&count=true&limit=0
               types       GET /ngsi-ld/v1/types?details=true
@@ -54,7 +56,7 @@ Usage:
       retrieve, patch and query first create -entities entities by batch
       upsert (the prepare phase) unless -prepare=false.
 
-  qala-bench querysuite -qala PATH [-short] [-json FILE]
+  qala-bench querysuite -qala PATH [-short] [-memory-limit SIZE] [-json FILE]
       Start the baseline and a fresh "qala serve", load the query city into
       Qala by batch upsert (1,000,000 entities of which 100,000
       AirQualityObserved; 100,000 and 10,000 with -short), run every query
@@ -157,7 +159,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := DefaultConfig()
 	fs := newFlagSet("run", "run -url URL -shape SHAPE [flags]", stderr)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "base `URL` of the server (loopback only)")
-	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query, health,\nqfilter, near, within, offset, count, types or attributes")
+	shape := fs.String("shape", string(cfg.Shape), "`shape`: create, retrieve, patch, upsert, query, health,\nqfilter, near, within, district, offset, count, types or attributes")
 	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed-loop workers (connections)")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "`duration` of the run")
 	fs.Int64Var(&cfg.MaxRequests, "n", 0, "stop after this many requests (0: only -d bounds the run)")
@@ -288,6 +290,7 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	loadC := fs.Int("load-c", 0, "workers of the load (default 4)")
 	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load (default 15m; 3m with -short)")
 	seed := fs.Uint64("seed", 1, "seed of the query shapes' parameters")
+	memLimit := fs.String("memory-limit", "", "start Qala with --memory-limit `size` (e.g. 1536MiB)")
 	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
 	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
 	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
@@ -300,7 +303,7 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return errUsage
 	}
 	cfg := DefaultQuerySuiteConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed = *qala, *keep, stderr, *seed
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed, cfg.MemoryLimit = *qala, *keep, stderr, *seed, *memLimit
 	if !*inProcess {
 		self, err := os.Executable()
 		if err != nil {

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/qala-city/qala/internal/demo"
 )
 
 // The query shapes, meant to run against a broker holding the query city
@@ -22,6 +25,9 @@ const (
 	ShapeNear Shape = "near"
 	// ShapeWithin sends a within query with a random 2 km × 2 km square inside Astana.
 	ShapeWithin Shape = "within"
+	// ShapeDistrict sends a within query with the boundary of a random Astana
+	// district (a Polygon or MultiPolygon of 146–329 vertices, OSM).
+	ShapeDistrict Shape = "district"
 	// ShapeOffset pages deep: type=AirQualityObserved&offset=Offset+[0,1000)&limit=Limit.
 	ShapeOffset Shape = "offset"
 	// ShapeTypes sends GET /ngsi-ld/v1/types?details=true.
@@ -33,7 +39,7 @@ const (
 )
 
 // QueryShapes lists the query shapes, in the order the query suite runs them.
-var QueryShapes = []Shape{ShapeQFilter, ShapeNear, ShapeWithin, ShapeOffset, ShapeCount, ShapeTypes, ShapeAttributes}
+var QueryShapes = []Shape{ShapeQFilter, ShapeNear, ShapeWithin, ShapeDistrict, ShapeOffset, ShapeCount, ShapeTypes, ShapeAttributes}
 
 // allShapes lists every shape a run accepts.
 var allShapes = append(append([]Shape{}, Shapes...), QueryShapes...)
@@ -73,6 +79,12 @@ func queryPath(cfg *Config, rng *randv2.Rand) string {
 			"&geometry=Point&coordinates=" + url.QueryEscape("["+fmtDeg(lon)+","+fmtDeg(lat)+"]") + limit
 	case ShapeWithin:
 		return entities + "&georel=within&geometry=Polygon&coordinates=" + url.QueryEscape(randomSquare(rng)) + limit
+	case ShapeDistrict:
+		ds := districtQueries()
+		if len(ds) == 0 {
+			return "/health"
+		}
+		return entities + "&georel=within" + ds[rng.IntN(len(ds))] + limit
 	case ShapeOffset:
 		off := cfg.Offset + rng.IntN(1000)
 		return entities + "&offset=" + strconv.Itoa(off) + limit
@@ -85,6 +97,20 @@ func queryPath(cfg *Config, rng *randv2.Rand) string {
 	}
 	return "/health"
 }
+
+// districtQueries returns the geometry and coordinates parameters of each
+// Astana district's boundary, escaped.
+var districtQueries = sync.OnceValue(func() []string {
+	ds, err := demo.DistrictGeometries()
+	if err != nil {
+		return nil // the embedded data parses (a test checks it)
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = "&geometry=" + d.Type + "&coordinates=" + url.QueryEscape(d.Coordinates)
+	}
+	return out
+})
 
 // randomSquare returns the coordinates of a closed polygon: a square of
 // squareMeters a side, axis-aligned, lying wholly inside the Astana box.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qala-city/qala/internal/geo"
 )
 
 func inAstana(lon, lat float64) bool {
@@ -110,6 +112,14 @@ func checkQuery(t *testing.T, shape Shape, path string, q url.Values) {
 					t.Fatalf("side %d of %v is %.0f m, want 2,000", i, ring, d)
 				}
 			}
+		}
+	case ShapeDistrict:
+		var coords any
+		parseCoords(t, q.Get("coordinates"), &coords)
+		g, err := geo.ParseGeometry(map[string]any{"type": q.Get("geometry"), "coordinates": coords})
+		if q.Get("georel") != "within" || err != nil || (g.Type != geo.Polygon && g.Type != geo.MultiPolygon) ||
+			!g.BBox().Intersects(geo.BBox{MinLon: AstanaMinLon, MinLat: AstanaMinLat, MaxLon: AstanaMaxLon, MaxLat: AstanaMaxLat}) {
+			t.Fatalf("georel %q geometry %q: %v, %v", q.Get("georel"), q.Get("geometry"), g, err)
 		}
 	case ShapeOffset:
 		off, err := strconv.Atoi(q.Get("offset"))
@@ -275,7 +285,7 @@ func TestQuerySuiteAgainstFakeQala(t *testing.T) {
 	for _, want := range []string{
 		"| workload | Qala req/s | p50 | p99 | baseline req/s | ratio | goal | met |",
 		"| q pm25>35;pm10<80, limit 20 |", "≥ 5,000 req/s, p99 ≤ 10 ms",
-		"| geo near;maxDistance==500, limit 20 |", "| geo within 2 km square, limit 20 |",
+		"| geo near;maxDistance==500, limit 20 |", "| geo within 2 km square, limit 20 |", "| geo within a district polygon, limit 20 |",
 		"| deep paging offset≈90 %, limit 20 |", "p99 ≤ 20 ms",
 		"| GET /types?details=true |", "| GET /attributes |", "p99 ≤ 50 ms",
 		"| count only (count=true&limit=0) |", "(small city)",

@@ -30,8 +30,10 @@ type QuerySuiteConfig struct {
 	LoadWorkers     int
 	LoadTimeout     time.Duration // bound of the load
 	Seed            uint64
-	Keep            bool      // keep the data directory and the Qala log
-	Log             io.Writer // progress lines; nil = discard
+	// MemoryLimit, when set, starts Qala with --memory-limit (e.g. 1536MiB).
+	MemoryLimit string
+	Keep        bool      // keep the data directory and the Qala log
+	Log         io.Writer // progress lines; nil = discard
 }
 
 // DefaultQuerySuiteConfig returns the query suite defaults; short selects
@@ -74,6 +76,7 @@ type QueryReport struct {
 		Seed            uint64 `json:"seed"`
 		Short           bool   `json:"short"`
 		Baseline        string `json:"baseline"`
+		MemoryLimit     string `json:"memory_limit,omitempty"`
 	} `json:"config"`
 	Load         *Result   `json:"load,omitempty"`
 	Loaded       int64     `json:"loaded"` // entities the load wrote successfully
@@ -121,6 +124,7 @@ func RunQuerySuite(ctx context.Context, cfg QuerySuiteConfig) (*QueryReport, err
 	c.Duration, c.Concurrency, c.SlowConcurrency = cfg.Duration.String(), cfg.Concurrency, cfg.SlowConcurrency
 	c.Entities, c.AQ, c.Offset, c.Limit = cfg.Entities, cfg.AQ, cfg.offset(), cfg.Limit
 	c.Batch, c.LoadWorkers, c.Seed, c.Short = cfg.Batch, cfg.LoadWorkers, cfg.Seed, cfg.Short
+	c.MemoryLimit = cfg.MemoryLimit
 	defer func() { rep.TotalSeconds = time.Since(rep.Started).Seconds() }()
 
 	env, err := newEnv(ctx, "qala-bench-query-", cfg.Keep, cfg.BaselineBin, logf)
@@ -131,7 +135,11 @@ func RunQuerySuite(ctx context.Context, cfg QuerySuiteConfig) (*QueryReport, err
 	work, qlog, baseURL := env.work, env.qlog, env.baseURL
 	c.Baseline = env.baseline
 
-	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data"), qlog, time.Minute)
+	var extra []string
+	if cfg.MemoryLimit != "" {
+		extra = append(extra, "--memory-limit", cfg.MemoryLimit)
+	}
+	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data"), qlog, time.Minute, extra...)
 	if err != nil {
 		rep.fail("start qala: %v (log: %s)", err, qlog.Name())
 		return rep, nil
@@ -229,6 +237,7 @@ var queryRow = map[Shape]struct {
 	ShapeQFilter:    {"q pm25>35;pm10<80, limit 20", &queryGoal{"≥ 5,000 req/s, p99 ≤ 10 ms", 5000, 10}},
 	ShapeNear:       {"geo near;maxDistance==500, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
 	ShapeWithin:     {"geo within 2 km square, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
+	ShapeDistrict:   {"geo within a district polygon, limit 20", &queryGoal{"≥ 5,000 req/s", 5000, 0}},
 	ShapeOffset:     {"deep paging offset≈90 %, limit 20", &queryGoal{"p99 ≤ 20 ms", 0, 20}},
 	ShapeCount:      {"count only (count=true&limit=0)", nil},
 	ShapeTypes:      {"GET /types?details=true", &queryGoal{"p99 ≤ 50 ms", 0, 50}},
@@ -311,6 +320,9 @@ func (s *QueryReport) Markdown(w io.Writer) {
 		"load generator on the same machine; %s per shape, %d workers (%d for types and attributes), seed %d, baseline in %s.\n",
 		m.CPUs, orDash(m.CPU), orDash(m.MemTotal), orDash(m.Kernel), m.GoVersion, orDash(m.QalaGo),
 		revNote(m.QalaRev), c.Duration, c.Concurrency, c.SlowConcurrency, c.Seed, c.Baseline)
+	if c.MemoryLimit != "" {
+		p("Qala ran with --memory-limit %s.\n", c.MemoryLimit)
+	}
 	if len(s.Errors) > 0 {
 		p("\nFailed steps:\n")
 		for _, e := range s.Errors {

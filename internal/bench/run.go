@@ -459,7 +459,7 @@ func (r *runner) request(buf []byte, rng *randv2.Rand) (method, path string, bod
 	const entities = "/ngsi-ld/v1/entities"
 	now := time.Now()
 	switch r.cfg.Shape {
-	case ShapeQFilter, ShapeNear, ShapeWithin, ShapeOffset, ShapeCount, ShapeTypes, ShapeAttributes:
+	case ShapeQFilter, ShapeNear, ShapeWithin, ShapeDistrict, ShapeOffset, ShapeCount, ShapeTypes, ShapeAttributes:
 		return http.MethodGet, queryPath(&r.cfg, rng), nil
 	case ShapeCreate:
 		return http.MethodPost, entities, r.bodies.AppendEntity(buf, "c", r.next.Add(1), now)

@@ -26,6 +26,7 @@ type Config struct {
 	DefaultLimit    int
 	MaxLimit        int
 	QueryTimeout    time.Duration
+	QueryMemory     string // --query-memory, a size
 	CORSOrigins     string
 	ContextPrivate  bool // allow fetching @contexts from loopback/private addresses
 	ContextTimeout  time.Duration
@@ -63,6 +64,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	integer(&c.DefaultLimit, "default-limit", 20, "page size when a query gives no limit")
 	integer(&c.MaxLimit, "max-limit", 1000, "largest limit a query may ask for")
 	dur(&c.QueryTimeout, "query-timeout", 10*time.Second, "longest a query may run before it is refused as too complex")
+	str(&c.QueryMemory, "query-memory", "32MiB", "most memory one query may hold, in stored (encoded) size of the entities it reads, before it is refused as too complex")
 	str(&c.CORSOrigins, "cors-origins", "", "comma-separated origins allowed by CORS (* for any); empty disables CORS")
 	boolean(&c.ContextPrivate, "context-allow-private", false, "allow fetching @contexts from loopback and private addresses")
 	dur(&c.ContextTimeout, "context-timeout", 5*time.Second, "timeout of one remote @context fetch")
@@ -93,6 +95,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-batch and --default-limit must be positive and --max-limit at least --default-limit")
 	}
 	if _, err := c.memoryLimit(); err != nil {
+		return err
+	}
+	if _, err := c.queryMemory(); err != nil {
 		return err
 	}
 	if c.Data == "" {
@@ -154,7 +159,18 @@ func (c *Config) envDur(flag string, def time.Duration) time.Duration {
 // memoryLimit parses --memory-limit (a byte count with an optional B, KiB,
 // MiB or GiB suffix, as GOMEMLIMIT takes it); 0 means none was given.
 func (c *Config) memoryLimit() (int64, error) {
-	s := strings.TrimSpace(c.MemoryLimit)
+	return parseSize("memory-limit", c.MemoryLimit, "1536MiB or 2GiB")
+}
+
+// queryMemory parses --query-memory like --memory-limit; 0 means no bound.
+func (c *Config) queryMemory() (int64, error) {
+	return parseSize("query-memory", c.QueryMemory, "32MiB")
+}
+
+// parseSize reads a byte count with an optional B, KiB, MiB or GiB suffix;
+// "" is 0.
+func parseSize(flag, v, example string) (int64, error) {
+	s := strings.TrimSpace(v)
 	if s == "" {
 		return 0, nil
 	}
@@ -170,7 +186,7 @@ func (c *Config) memoryLimit() (int64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 || f*float64(mult) > 1<<50 {
-		return 0, fmt.Errorf("--memory-limit %q is not a size such as 1536MiB or 2GiB", c.MemoryLimit)
+		return 0, fmt.Errorf("--%s %q is not a size such as %s", flag, v, example)
 	}
 	return int64(f * float64(mult)), nil
 }

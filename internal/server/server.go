@@ -80,9 +80,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			origins = append(origins, o)
 		}
 	}
+	queryMemory, _ := cfg.queryMemory() // checked by Validate
 	a := api.New(api.Config{
 		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit, QueryTimeout: cfg.QueryTimeout,
-		CORSOrigins: origins, Version: Version,
+		QueryMemory: int(queryMemory), CORSOrigins: origins, Version: Version,
 	}, st, res, log, reg)
 
 	mux := http.NewServeMux()

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"time"
 
+	"github.com/qala-city/qala/internal/geo"
 	"github.com/qala-city/qala/internal/ngsild"
 )
 
@@ -30,6 +32,9 @@ var (
 	// discard. The consumer has missed them for good and must resynchronise
 	// (typically from LastSeq).
 	ErrLogTrimmed = errors.New("store: change log trimmed past the cursor")
+	// ErrTooLarge: a query would hold more entities in memory than its
+	// Query.MaxBytes allows.
+	ErrTooLarge = errors.New("store: query result too large")
 )
 
 // Operation names the NGSI-LD operation that caused a change.
@@ -95,10 +100,101 @@ type Query struct {
 	// exact geometric predicate belongs in Filter.
 	GeoAttr string
 	GeoBox  *[4]float64
+	// GeoMatch, when set, is an exact geo condition: the entity must have
+	// an instance of the GeoProperty GeoAttr holding a valid GeoJSON
+	// geometry g (geo.ParseGeometry) with GeoMatch(g). A store that keeps
+	// geometries may test them without decoding the entity. GeoMatch must
+	// not keep g, and is called concurrently. GeoBox, when also set, must
+	// bound every geometry GeoMatch accepts.
+	GeoMatch func(g geo.Geometry) bool
+	// Values are conditions on attribute values (see ValueCond), which a
+	// store may answer from value indexes instead of decoding entities.
+	Values []ValueCond
 
 	Offset int
 	Limit  int  // at most this many entities are returned; 0 returns none
 	Count  bool // fill Result.Count with the number of matches
+	// MaxBytes, when positive, bounds the memory one query may hold: a
+	// query whose entities (the page; more when the store must hold more
+	// to answer) take more than MaxBytes in the store's encoding fails
+	// with ErrTooLarge instead of returning.
+	MaxBytes int
+}
+
+// ValueCond is a condition on the values of one attribute. It holds for an
+// entity that has an instance of the attribute Attr (expanded name) with a
+// target that is a number in the interval from Min to Max (either end
+// excluded when MinOpen or MaxOpen is set; ±Inf for no bound), or, when
+// Strings is not nil, a string equal to one of Strings (the interval is
+// then ignored). The targets of an instance are the object of a
+// Relationship or ListRelationship, each value of a LanguageProperty's
+// language map, and the value of any other kind; a target that is an array
+// stands for its members, at any depth. These are the semantics of the q
+// terms attr>n, attr>=n, attr<n, attr<=n, attr==n, attr==a..b and
+// attr=="text" (clause 4.9) on a plain attribute path. NaN matches nothing.
+type ValueCond struct {
+	Attr             string
+	Min, Max         float64
+	MinOpen, MaxOpen bool
+	Strings          []string
+}
+
+// Match reports whether entity e satisfies c: it is the reference that the
+// indexes of a store must agree with.
+func (c *ValueCond) Match(e *ngsild.Entity) bool {
+	for _, a := range e.Attrs[c.Attr] {
+		if a != nil && c.matchValue(Target(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Target returns the value a q term on a plain attribute path reads from
+// instance a: its object (Relationship, ListRelationship), its language map
+// (LanguageProperty) or its value.
+func Target(a *ngsild.Attr) any {
+	switch a.Type {
+	case ngsild.Relationship, ngsild.ListRelationship:
+		return a.Object
+	case ngsild.LanguageProperty:
+		if a.LanguageMap == nil {
+			return nil
+		}
+		vs := make([]any, 0, len(a.LanguageMap))
+		for _, v := range a.LanguageMap {
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	return a.Value
+}
+
+func (c *ValueCond) matchValue(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		for _, m := range x {
+			if c.matchValue(m) {
+				return true
+			}
+		}
+	case float64:
+		return c.Strings == nil && c.MatchNumber(x)
+	case string:
+		return c.Strings != nil && slices.Contains(c.Strings, x)
+	}
+	return false
+}
+
+// MatchNumber reports whether the number x lies in c's interval.
+func (c *ValueCond) MatchNumber(x float64) bool {
+	if x != x { // NaN
+		return false
+	}
+	if x < c.Min || (c.MinOpen && x == c.Min) {
+		return false
+	}
+	return x < c.Max || (!c.MaxOpen && x == c.Max)
 }
 
 // Result is the answer to a Query.

@@ -67,6 +67,16 @@ type encoder struct {
 }
 
 func (e *encoder) encode(ent *ngsild.Entity) ([]byte, error) {
+	b, err := e.encodeBuf(ent)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// encodeBuf is encode into the encoder's own buffer, valid until its next
+// use.
+func (e *encoder) encodeBuf(ent *ngsild.Entity) ([]byte, error) {
 	e.buf = e.buf[:0]
 	e.last = time.Time{}
 	e.buf = append(e.buf, codecVersion)
@@ -95,7 +105,7 @@ func (e *encoder) encode(ent *ngsild.Entity) ([]byte, error) {
 			}
 		}
 	}
-	return append([]byte(nil), e.buf...), nil
+	return e.buf, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"regexp"
@@ -93,7 +94,12 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{codecVersion, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 7, 0x80, 0x80, 0x80, 0x80, 0x10})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = scanIndex(syms, data)
+		if ix, err := scanIndex(syms, data); err == nil {
+			if b := newBody("urn:f", data, &ix); !bytes.Equal(b.data(), data) || b.id() != "urn:f" {
+				t.Fatal("body does not hold the encoding")
+			}
+		}
+		_, _ = valuesOf(data, nil, true)
 		_, _ = decodePartial(syms, "urn:f", data, []uint32{0, 2})
 		e, err := decodeEntity(syms, "urn:f", data)
 		if err != nil {
@@ -134,22 +140,31 @@ func TestLiteralPrefix(t *testing.T) {
 	}
 }
 
-func TestBBox(t *testing.T) {
+func TestGeoBoxOf(t *testing.T) {
 	poly := map[string]any{"type": "Polygon", "coordinates": []any{[]any{
 		[]any{1.0, 2.0}, []any{3.0, -1.0}, []any{0.5, 5.0}, []any{1.0, 2.0}}}}
-	lo, hi, ok := bbox(poly)
-	if !ok || lo != [2]float64{0.5, -1} || hi != [2]float64{3, 5} {
-		t.Errorf("bbox(polygon) = %v %v %v", lo, hi, ok)
+	g, ok := geoBoxOf(7, poly)
+	if !ok || g != (geoBox{attr: 7, min: [2]float64{0.5, -1}, max: [2]float64{3, 5}}) {
+		t.Errorf("geoBoxOf(polygon) = %+v %v", g, ok)
 	}
 	coll := map[string]any{"type": "GeometryCollection", "geometries": []any{
 		map[string]any{"type": "Point", "coordinates": []any{10.0, 10.0}}, poly}}
-	lo, hi, ok = bbox(coll)
-	if !ok || lo != [2]float64{0.5, -1} || hi != [2]float64{10, 10} {
-		t.Errorf("bbox(collection) = %v %v %v", lo, hi, ok)
+	g, ok = geoBoxOf(7, coll)
+	if !ok || g.point || g.min != [2]float64{0.5, -1} || g.max != [2]float64{10, 10} {
+		t.Errorf("geoBoxOf(collection) = %+v %v", g, ok)
 	}
-	for _, bad := range []any{nil, "x", map[string]any{"coordinates": "x"}, map[string]any{"coordinates": []any{"a", 1.0}}} {
-		if _, _, ok := bbox(bad); ok {
-			t.Errorf("bbox(%v) found a box", bad)
+	g, ok = geoBoxOf(7, map[string]any{"type": "Point", "coordinates": []any{10.0, 20.0}})
+	if !ok || !g.point || g.min != [2]float64{10, 20} || g.max != g.min {
+		t.Errorf("geoBoxOf(point) = %+v %v", g, ok)
+	}
+	// A degenerate line is not a point: its exact tests need the line.
+	if g, ok = geoBoxOf(7, map[string]any{"type": "LineString", "coordinates": []any{[]any{1.0, 1.0}, []any{1.0, 1.0}}}); !ok || g.point {
+		t.Errorf("geoBoxOf(degenerate line) = %+v %v", g, ok)
+	}
+	for _, bad := range []any{nil, "x", map[string]any{"coordinates": "x"}, map[string]any{"type": "Point", "coordinates": []any{"a", 1.0}},
+		map[string]any{"type": "Point", "coordinates": []any{200.0, 1.0}}} {
+		if _, ok := geoBoxOf(7, bad); ok {
+			t.Errorf("geoBoxOf(%v) found a box", bad)
 		}
 	}
 }
@@ -185,8 +200,9 @@ func TestScanIndexAgreesWithIndexKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := indexKeys(syms, e)
+		want.vals = got.vals // checked against the reference semantics in values_test.go
 		sortGeo := cmpopts.SortSlices(func(a, b geoBox) bool { return a.attr < b.attr || (a.attr == b.attr && a.min[0] < b.min[0]) })
-		if d := cmp.Diff(want, got, cmp.AllowUnexported(indexed{}, geoBox{}, attrKinds{}), sortGeo, cmpopts.EquateEmpty()); d != "" {
+		if d := cmp.Diff(want, got, cmp.AllowUnexported(indexed{}, geoBox{}, attrKinds{}, valKey{}), sortGeo, cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("%s (-indexKeys +scanIndex):\n%s", e.ID, d)
 		}
 	}

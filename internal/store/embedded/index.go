@@ -5,24 +5,18 @@ import (
 	"sync"
 
 	"github.com/tidwall/btree"
-	"github.com/tidwall/rtree"
 
+	"github.com/qala-city/qala/internal/geo"
 	"github.com/qala-city/qala/internal/ngsild"
 )
 
 // rec is the in-memory record of one entity: its encoding and what the
-// indexes need to drop it again. A rec keeps its identity while the entity
-// exists; updates change its fields under tenant.mu.
+// indexes need to drop it again (body.go). A rec keeps its identity while
+// the entity exists; updates replace its body under tenant.mu.
 type rec struct {
-	id     string
-	data   []byte   // the entity's encoding (codec.go)
-	syms   []uint32 // type symbols, then attribute-name symbols; each part sorted
-	ntypes int32
-	geo    []geoBox // the boxes of its GeoProperty instances in the R-trees
+	id string
+	body
 }
-
-func (r *rec) types() []uint32 { return r.syms[:r.ntypes] }
-func (r *rec) attrs() []uint32 { return r.syms[r.ntypes:] }
 
 func lessRec(a, b *rec) bool { return a.id < b.id }
 
@@ -41,18 +35,33 @@ type tenant struct {
 	ordered *recTree
 	types   map[uint32]*recTree
 	attrs   map[uint32]*recTree
-	geo     map[uint32]*rtree.RTreeG[*rec] // by attribute symbol
-	stats   *stats                         // counters behind Types and Attributes (stats.go)
+	geo     map[geoKey]*geoPart  // R-trees by attribute, entity type and shape
+	vals    map[uint32]*valIndex // value indexes by attribute symbol (values.go)
+	strings *interner            // shared by the store's tenants
+	stats   *stats               // counters behind Types and Attributes (stats.go)
 }
 
-func newTenant(name string) *tenant {
+// geoKey names one partition of a tenant's spatial index: the geometries
+// of the GeoProperty attr in entities of type typ, points apart from other
+// shapes. An entity of several types is in the partition of each, so a
+// query for one type searches only that type's geometries, and the box of
+// a point entry is the point itself, tested exactly without reading the
+// entity.
+type geoKey struct {
+	attr, typ uint32
+	point     bool
+}
+
+func newTenant(name string, strings *interner) *tenant {
 	return &tenant{
 		name:    name,
+		strings: strings,
 		byID:    make(map[string]*rec),
 		ordered: newRecTree(),
 		types:   make(map[uint32]*recTree),
 		attrs:   make(map[uint32]*recTree),
-		geo:     make(map[uint32]*rtree.RTreeG[*rec]),
+		geo:     make(map[geoKey]*geoPart),
+		vals:    make(map[uint32]*valIndex),
 		stats:   newStats(),
 	}
 }
@@ -64,15 +73,32 @@ type indexed struct {
 	ntypes int32
 	geo    []geoBox
 	kinds  []attrKinds // per attribute name, for the statistics (stats.go)
+	vals   []valKey    // numeric value-index entries, sorted, for the body (values.go)
 }
 
+// geoBox is the box of one GeoProperty instance holding a valid geometry;
+// for a Point, min == max is the point.
 type geoBox struct {
 	attr     uint32
+	point    bool
 	min, max [2]float64
 }
 
-// indexKeys computes the index entries of ent; every type and attribute name
-// is interned (as the encoder already did).
+// geoBoxOf returns the entry of a GeoProperty instance of attr with value
+// v, false when v is not a valid geometry (such an instance matches no
+// geo-query).
+func geoBoxOf(attr uint32, v any) (geoBox, bool) {
+	g, err := geo.ParseGeometry(v)
+	if err != nil {
+		return geoBox{}, false
+	}
+	b := g.BBox()
+	return geoBox{attr: attr, point: g.Type == geo.Point, min: [2]float64{b.MinLon, b.MinLat}, max: [2]float64{b.MaxLon, b.MaxLat}}, true
+}
+
+// indexKeys computes the index entries of ent but its value-index entries
+// (which valuesOf reads from the encoding); every type and attribute name is
+// interned (as the encoder already did).
 func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 	var ix indexed
 	all := make([]uint32, 0, len(ent.Types)+len(ent.Attrs))
@@ -90,8 +116,8 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 			if a == nil || a.Type != ngsild.GeoProperty {
 				continue
 			}
-			if lo, hi, ok := bbox(a.Value); ok {
-				ix.geo = append(ix.geo, geoBox{attr: id, min: lo, max: hi})
+			if g, ok := geoBoxOf(id, a.Value); ok {
+				ix.geo = append(ix.geo, g)
 			}
 		}
 	}
@@ -101,81 +127,66 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 	return ix
 }
 
-// bbox returns the bounding box of a GeoJSON geometry's coordinates
-// (including those of a GeometryCollection's members).
-func bbox(v any) (lo, hi [2]float64, ok bool) {
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return lo, hi, false
-	}
-	var walk func(v any, depth int)
-	walk = func(v any, depth int) {
-		s, isSlice := v.([]any)
-		if !isSlice || depth > 8 {
-			return
-		}
-		if len(s) >= 2 {
-			x, okx := s[0].(float64)
-			y, oky := s[1].(float64)
-			if okx && oky {
-				if !ok {
-					lo, hi, ok = [2]float64{x, y}, [2]float64{x, y}, true
-					return
-				}
-				lo[0], lo[1] = min(lo[0], x), min(lo[1], y)
-				hi[0], hi[1] = max(hi[0], x), max(hi[1], y)
-				return
-			}
-		}
-		for _, el := range s {
-			walk(el, depth+1)
-		}
-	}
-	walk(m["coordinates"], 0)
-	if gs, isSlice := m["geometries"].([]any); isSlice {
-		for _, g := range gs {
-			if gm, isMap := g.(map[string]any); isMap {
-				walk(gm["coordinates"], 0)
-			}
-		}
-	}
-	return lo, hi, ok
-}
-
-// put inserts or updates the entity id with its encoding and index entries.
+// put inserts or updates the entity id with its body and index entries.
 // The caller holds t.mu.
-func (t *tenant) put(id string, data []byte, ix indexed) {
+func (t *tenant) put(id string, b body) {
 	r, exists := t.byID[id]
 	if !exists {
-		r = &rec{id: id}
-		t.byID[id] = r
+		r = &rec{id: b.id()}
 		t.ordered.Set(r)
 	}
-	r.data = data
-	reindex(r, r.types(), ix.syms[:ix.ntypes], t.types)
-	reindex(r, r.attrs(), ix.syms[ix.ntypes:], t.attrs)
-	r.syms, r.ntypes = ix.syms, ix.ntypes
+	old := r.body
 	t.dropGeo(r)
-	t.addGeo(r, ix.geo)
+	r.body = b
+	// The id moves to the new body (same text, so every order holds); the
+	// map's key is replaced too, so that the old body can be freed.
+	r.id = b.id()
+	t.byID[r.id] = r
+	reindex(r, old.types(), b.types(), t.types)
+	reindex(r, old.attrs(), b.attrs(), t.attrs)
+	t.addGeo(r)
+	t.revalue(r, old.data(), b.data())
 }
 
-func (t *tenant) addGeo(r *rec, boxes []geoBox) {
-	r.geo = boxes
-	for _, g := range boxes {
-		tr := t.geo[g.attr]
-		if tr == nil {
-			tr = &rtree.RTreeG[*rec]{}
-			t.geo[g.attr] = tr
+// addGeo enters r's boxes in the partitions of its types.
+func (t *tenant) addGeo(r *rec) {
+	eachGeoEntry(&r.body, func(k geoKey, g *geoBox, multi bool) {
+		p := t.geo[k]
+		if p == nil {
+			p = &geoPart{point: k.point}
+			t.geo[k] = p
 		}
-		tr.Insert(g.min, g.max, r)
+		p.insert(g, r)
+		if multi {
+			p.multi++
+		}
+	})
+}
+
+// eachGeoEntry calls fn with every partition entry of b: each box under each
+// type, and whether b has more than one entry for the box's attribute.
+func eachGeoEntry(b *body, fn func(geoKey, *geoBox, bool)) {
+	types, boxes := b.types(), b.geo()
+	for i := range boxes {
+		g := &boxes[i]
+		n := 0
+		for j := range boxes {
+			if boxes[j].attr == g.attr {
+				n++
+			}
+		}
+		multi := n*len(types) > 1
+		for _, typ := range types {
+			fn(geoKey{attr: g.attr, typ: typ, point: g.point}, g, multi)
+		}
 	}
 }
 
 // load appends an entity at startup; ids arrive in ascending order, so the
 // B-trees take the fast append path.
-func (t *tenant) load(id string, data []byte, ix indexed) {
-	r := &rec{id: id, data: data, syms: ix.syms, ntypes: ix.ntypes}
-	t.byID[id] = r
+func (t *tenant) load(b body, ix *indexed) {
+	r := &rec{id: b.id(), body: b}
+	t.byID[r.id] = r
 	t.ordered.Load(r)
 	for _, s := range r.types() {
 		treeFor(t.types, s).Load(r)
@@ -183,8 +194,8 @@ func (t *tenant) load(id string, data []byte, ix indexed) {
 	for _, s := range r.attrs() {
 		treeFor(t.attrs, s).Load(r)
 	}
-	t.addGeo(r, ix.geo)
-	t.stats.add(contribOfIndex(ix), 1)
+	t.addGeo(r)
+	t.stats.add(contribOfIndex(*ix), 1)
 }
 
 // remove deletes the entity id from the tenant. The caller holds t.mu.
@@ -195,22 +206,28 @@ func (t *tenant) remove(id string) {
 	}
 	delete(t.byID, id)
 	t.ordered.Delete(r)
+	t.dropGeo(r)
+	t.revalue(r, r.data(), nil)
 	reindex(r, r.types(), nil, t.types)
 	reindex(r, r.attrs(), nil, t.attrs)
-	r.syms, r.ntypes = nil, 0
-	t.dropGeo(r)
+	r.body = body{}
 }
 
+// dropGeo removes r's boxes from the partitions of its types.
 func (t *tenant) dropGeo(r *rec) {
-	for _, g := range r.geo {
-		if tr := t.geo[g.attr]; tr != nil {
-			tr.Delete(g.min, g.max, r)
-			if tr.Len() == 0 {
-				delete(t.geo, g.attr)
-			}
+	eachGeoEntry(&r.body, func(k geoKey, g *geoBox, multi bool) {
+		p := t.geo[k]
+		if p == nil {
+			return
 		}
-	}
-	r.geo = nil
+		p.delete(g, r)
+		if multi {
+			p.multi--
+		}
+		if p.tr.Len() == 0 {
+			delete(t.geo, k)
+		}
+	})
 }
 
 // reindex moves r from the trees of the symbols in old to those in next

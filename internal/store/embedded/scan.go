@@ -18,6 +18,11 @@ func scanIndex(syms *symbols, data []byte) (indexed, error) {
 	if d.err != nil {
 		return indexed{}, d.err
 	}
+	vals, err := valuesOf(data, nil, false)
+	if err != nil {
+		return indexed{}, err
+	}
+	ix.vals = vals
 	return ix, nil
 }
 
@@ -36,7 +41,7 @@ func (d *decoder) scan() indexed {
 	all = slices.Compact(all)
 	ix.ntypes = int32(len(all))
 	for n, i := d.count(), 0; i < n && d.err == nil; i++ {
-		d.str()
+		d.skipStr()
 	}
 	d.time()
 	d.time()
@@ -50,9 +55,9 @@ func (d *decoder) scan() indexed {
 				ak.n++
 				ak.kinds |= kindBit(ngsild.AttrType(d.b[0]))
 			}
-			if geo, ok := d.scanAttr(0, true); ok {
-				if lo, hi, ok := bbox(geo); ok {
-					ix.geo = append(ix.geo, geoBox{attr: name, min: lo, max: hi})
+			if v, ok := d.scanAttr(0, true); ok {
+				if g, ok := geoBoxOf(name, v); ok {
+					ix.geo = append(ix.geo, g)
 				}
 			}
 		}
@@ -74,7 +79,7 @@ func (d *decoder) symID() uint32 {
 }
 
 // scanAttr skips one attribute, returning its value when it is a
-// GeoProperty's and wantGeo is set.
+// GeoProperty's and wantGeo is set. Like skipValue, it needs no symbol table.
 func (d *decoder) scanAttr(depth int, wantGeo bool) (geo any, isGeo bool) {
 	if depth > maxDepth {
 		d.fail()
@@ -91,36 +96,49 @@ func (d *decoder) scanAttr(depth int, wantGeo bool) (geo any, isGeo bool) {
 	}
 	if flags&fLangMap != 0 {
 		for n, i := d.count(), 0; i < n && d.err == nil; i++ {
-			d.str()
+			d.skipStr()
 			d.skipValue(0)
 		}
 	}
 	if flags&fObject != 0 {
 		d.skipValue(0)
 	}
+	d.skipAttrTail(flags, depth)
+	return geo, isGeo
+}
+
+// skipAttrTail skips the members of an attribute that follow its object:
+// objectType, datasetId, times, unitCode and sub-attributes.
+func (d *decoder) skipAttrTail(flags uint64, depth int) {
 	if flags&fObjectType != 0 {
 		d.skipValue(0)
 	}
 	if flags&fDatasetID != 0 {
-		d.str()
+		d.skipStr()
 	}
 	for _, f := range []uint64{fObservedAt, fUnitCode, fCreatedAt, fModifiedAt, fDeletedAt} {
 		if flags&f == 0 {
 			continue
 		}
 		if f == fUnitCode {
-			d.str()
+			d.skipStr()
 		} else {
 			d.time()
 		}
 	}
 	if flags&fSub != 0 {
 		for n, i := d.count(), 0; i < n && d.err == nil; i++ {
-			d.symID()
+			d.uvarint()
 			d.scanAttr(depth+1, false)
 		}
 	}
-	return geo, isGeo
+}
+
+// skipStr skips a str (a symbol reference or an inline string).
+func (d *decoder) skipStr() {
+	if x := d.uvarint(); x&1 == 1 {
+		d.bytes(int(min(x>>1, uint64(len(d.b)+1))))
+	}
 }
 
 func (d *decoder) skipValue(depth int) {
@@ -142,7 +160,7 @@ func (d *decoder) skipValue(depth int) {
 		}
 	case tagObject:
 		for n, i := d.count(), 0; i < n && d.err == nil; i++ {
-			d.str()
+			d.skipStr()
 			d.skipValue(depth + 1)
 		}
 	default:

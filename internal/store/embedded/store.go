@@ -1,9 +1,12 @@
 // Package embedded is Qala's single-binary store: the current state of every
-// tenant held in memory, indexed by id (hash and B-tree), type, attribute name
-// and geometry (R-tree), over a durable pebble log with group commit.
+// tenant held in memory, indexed by id (hash and B-tree), type, attribute name,
+// geometry (R-trees per attribute and type) and, for the attributes queries
+// filter on, value (values.go), over a durable pebble log with group commit.
 //
 // Entities are held encoded (codec.go, strings interned in a store-wide symbol
-// table) and decoded on Get and Query, so a million entities fit in memory.
+// table) in one pointer-free allocation per entity with what the indexes need
+// (body.go), and decoded on Get and Query, so a million entities fit in
+// memory and cost the garbage collector little.
 //
 // # Write path and locks
 //
@@ -23,7 +26,10 @@
 //
 // Query takes candidates from the indexes in chunks under the tenant's read
 // lock and decodes (and filters) them outside it, so a long scan never blocks
-// writers; a scan may therefore see changes published while it runs.
+// writers; a scan may therefore see changes published while it runs. The
+// plan (plan.go) picks the source of candidates by cost; a collecting source
+// holds at most maxCollect candidates. Building a value index takes the
+// tenant's write lock once.
 package embedded
 
 import (
@@ -70,6 +76,7 @@ type Store struct {
 	// shared fsyncs); only benchmarks set it, to compare with group commit.
 	serialSync bool
 	syms       *symbols
+	strings    *interner // strings of the value indexes (values.go)
 	cache      *cache
 	metrics    *metrics
 
@@ -126,7 +133,7 @@ type group struct {
 type staged struct {
 	id   string
 	ent  *ngsild.Entity // nil when deleted
-	data []byte
+	body body           // the record's new body (its data is the encoding)
 	ix   indexed
 }
 
@@ -164,10 +171,11 @@ func Open(opts Options) (*Store, error) {
 		noSync:      opts.NoSync,
 		syms:        newSymbols(),
 		cache:       newCache(cmp.Or(opts.CacheEntries, defaultCacheEntries)),
-		tenants:     map[string]*tenant{store.DefaultTenant: newTenant(store.DefaultTenant)},
+		strings:     &interner{},
 		headTenants: map[string]bool{store.DefaultTenant: true},
 		pending:     make(map[pkey]*pendingEntry),
 	}
+	s.tenants = map[string]*tenant{store.DefaultTenant: newTenant(store.DefaultTenant, s.strings)}
 	s.enc.syms = s.syms
 	start := time.Now()
 	n, err := s.load()
@@ -232,12 +240,11 @@ func (s *Store) load() (int, error) {
 		if err != nil {
 			return n, err
 		}
-		data := append([]byte(nil), v...)
-		ix, err := scanIndex(s.syms, data)
+		ix, err := scanIndex(s.syms, v)
 		if err != nil {
 			return n, fmt.Errorf("entity %q of tenant %q: %w", id, ten, err)
 		}
-		cur.load(id, data, ix)
+		cur.load(newBody(id, v, &ix), &ix)
 		n++
 	}
 	return n, it.Error()
@@ -246,7 +253,7 @@ func (s *Store) load() (int, error) {
 func (s *Store) tenantForLoad(name string) *tenant {
 	t := s.tenants[name]
 	if t == nil {
-		t = newTenant(name)
+		t = newTenant(name, s.strings)
 		s.tenants[name] = t
 		s.headTenants[name] = true
 	}
@@ -309,7 +316,7 @@ func (s *Store) write(ctx context.Context, tenantName string, changes []store.Ch
 	}
 	s.pendingMu.Lock()
 	for _, p := range g.puts {
-		s.pending[pkey{g.tenant, p.id}] = &pendingEntry{ent: p.ent, data: p.data, g: g}
+		s.pending[pkey{g.tenant, p.id}] = &pendingEntry{ent: p.ent, data: p.body.data(), g: g}
 	}
 	s.pendingMu.Unlock()
 	g.prev = s.last
@@ -347,7 +354,7 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 		var before *ngsild.Entity
 		var beforeData []byte
 		if st != nil {
-			before, beforeData = st.ent, st.data
+			before, beforeData = st.ent, st.body.data()
 		} else {
 			var err error
 			if before, beforeData, err = s.head(tenantName, ch.ID); err != nil {
@@ -362,18 +369,24 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 		if after == before || (after == nil && before == nil) {
 			continue
 		}
-		var data []byte
+		var b body
 		var ix indexed
 		if after != nil {
 			if after.ID != ch.ID {
 				errs[i] = fmt.Errorf("embedded: change %d: Apply returned entity %q for id %q", i, after.ID, ch.ID)
 				continue
 			}
-			if data, err = s.enc.encode(after); err != nil {
+			data, err := s.enc.encodeBuf(after)
+			if err != nil {
 				errs[i] = err
 				continue
 			}
 			ix = indexKeys(s.syms, after)
+			if ix.vals, err = valuesOf(data, nil, false); err != nil {
+				errs[i] = err
+				continue
+			}
+			b = newBody(ch.ID, data, &ix)
 		}
 		switch {
 		case st != nil && st.ent != nil:
@@ -389,11 +402,11 @@ func (s *Store) stage(tenantName string, changes []store.Change) (*group, []erro
 			byID[ch.ID] = st
 			g.puts = append(g.puts, st)
 		}
-		st.ent, st.data, st.ix = after, data, ix
+		st.ent, st.body, st.ix = after, b, ix
 		g.events = append(g.events, store.Event{
 			Tenant: tenantName, Op: ch.Op, Before: before, After: after, Attrs: touched, Time: now,
 		})
-		g.logs = append(g.logs, logRecord{before: beforeData, after: data})
+		g.logs = append(g.logs, logRecord{before: beforeData, after: b.data()})
 	}
 	if len(g.events) == 0 {
 		return nil, errs, nil
@@ -438,7 +451,7 @@ func (s *Store) published(tenantName, id string) (*ngsild.Entity, []byte, error)
 	r := t.byID[id]
 	var data []byte
 	if r != nil {
-		data = r.data
+		data = r.data()
 	}
 	t.mu.RUnlock()
 	if r == nil {
@@ -466,7 +479,7 @@ func (s *Store) commit(g *group) (*pebble.Batch, error) {
 			_ = b.Delete(entityKey(g.tenant, p.id), nil)
 			continue
 		}
-		_ = b.Set(entityKey(g.tenant, p.id), p.data, nil)
+		_ = b.Set(entityKey(g.tenant, p.id), p.body.data(), nil)
 	}
 	seq := s.seq
 	for i := range g.events {
@@ -509,7 +522,7 @@ func (s *Store) publish(g *group) {
 	if t == nil {
 		s.tenantsMu.Lock()
 		if t = s.tenants[g.tenant]; t == nil {
-			t = newTenant(g.tenant)
+			t = newTenant(g.tenant, s.strings)
 			s.tenants[g.tenant] = t
 		}
 		s.tenantsMu.Unlock()
@@ -520,7 +533,7 @@ func (s *Store) publish(g *group) {
 			t.remove(p.id)
 			continue
 		}
-		t.put(p.id, p.data, p.ix)
+		t.put(p.id, p.body)
 	}
 	t.applyStats(g.stats)
 	t.mu.Unlock()
@@ -572,7 +585,7 @@ func (s *Store) get(ctx context.Context, tenantName, id string) (*ngsild.Entity,
 	r := t.byID[id]
 	var data []byte
 	if r != nil {
-		data = r.data
+		data = r.data()
 	}
 	t.mu.RUnlock()
 	if r == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"testing"
 	"time"
 
@@ -183,3 +184,5 @@ func num(e *ngsild.Entity, name string) float64 {
 }
 
 func idf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func regexpOf(s string) *regexp.Regexp { return regexp.MustCompile(s) }

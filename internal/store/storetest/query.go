@@ -61,7 +61,9 @@ func oracle(data []*ngsild.Entity, q store.Query) []*ngsild.Entity {
 		if q.Filter != nil && !q.Filter(e) {
 			continue
 		}
-		out = append(out, e)
+		if !slices.ContainsFunc(q.Values, func(c store.ValueCond) bool { return !c.Match(e) }) {
+			out = append(out, e)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
