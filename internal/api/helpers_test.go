@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/temporal"
 )
 
 // newTestServer starts the API in-process on 127.0.0.1 over a fresh embedded
@@ -23,10 +26,25 @@ func newTestServer(t testing.TB) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = api.New(api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100}, st, res, nil, nil)
+	hist, err := temporal.Open(temporal.Options{Dir: dir + "/history", NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Run(ctx)
+	}()
+	srv.Config.Handler = api.New(api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100, TemporalLimit: 100,
+		History: hist, HistorySync: func(ctx context.Context) error { return f.WaitFor(ctx, st.LastSeq()) }}, st, res, nil, nil)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		cancel()
+		<-done
+		hist.Close()
 		st.Close()
 	})
 	return srv
