@@ -16,6 +16,13 @@ import (
 // store, as a client sees it.
 func newTestServer(t testing.TB) *httptest.Server {
 	t.Helper()
+	return newTestServerWith(t, nil)
+}
+
+// newTestServerWith is newTestServer with the API's configuration adjusted
+// by edit.
+func newTestServerWith(t testing.TB, edit func(*api.Config)) *httptest.Server {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := embedded.Open(embedded.Options{Dir: dir + "/store", NoSync: true})
 	if err != nil {
@@ -37,8 +44,12 @@ func newTestServer(t testing.TB) *httptest.Server {
 		defer close(done)
 		f.Run(ctx)
 	}()
-	srv.Config.Handler = api.New(api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100, TemporalLimit: 100,
-		History: hist, HistorySync: func(ctx context.Context) error { return f.WaitFor(ctx, st.LastSeq()) }}, st, res, nil, nil)
+	cfg := api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100, TemporalLimit: 100,
+		History: hist, HistorySync: func(ctx context.Context) error { return f.WaitFor(ctx, st.LastSeq()) }}
+	if edit != nil {
+		edit(&cfg)
+	}
+	srv.Config.Handler = api.New(cfg, st, res, nil, nil)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()

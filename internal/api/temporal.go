@@ -316,7 +316,7 @@ func (a *API) patchTemporalInstance(c *call) (*response, error) {
 	}
 	err = h.PatchInstance(c.r.Context(), c.tenant, id, attr, instance, insts[0])
 	if err != nil {
-		return nil, historyError(err, instanceMissing(h, c.tenant, id, attr, instance))
+		return nil, historyError(err, instanceMissing(h, c.tenant, id, attr, c.params["attrId"], instance))
 	}
 	return &response{status: http.StatusNoContent}, nil
 }
@@ -333,18 +333,18 @@ func (a *API) deleteTemporalInstance(c *call) (*response, error) {
 		return nil, err
 	}
 	if err := h.DeleteInstance(c.r.Context(), c.tenant, id, attr, instance); err != nil {
-		return nil, historyError(err, instanceMissing(h, c.tenant, id, attr, instance))
+		return nil, historyError(err, instanceMissing(h, c.tenant, id, attr, c.params["attrId"], instance))
 	}
 	return &response{status: http.StatusNoContent}, nil
 }
 
 // instanceMissing says which of entity, attribute and instance is missing.
-func instanceMissing(h *temporal.Store, tenant, id, attr, instance string) string {
+func instanceMissing(h *temporal.Store, tenant, id, attr, name, instance string) string {
 	if _, ok := h.Entity(tenant, id); !ok {
 		return "entity " + id + " has no temporal evolution"
 	}
 	if !h.HasAttr(tenant, id, attr) {
-		return "entity " + id + " has no temporal evolution of attribute " + attr
+		return "entity " + id + " has no temporal evolution of attribute " + name
 	}
-	return "attribute " + attr + " of entity " + id + " has no instance " + instance
+	return "attribute " + name + " of entity " + id + " has no instance " + instance
 }

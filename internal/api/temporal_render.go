@@ -167,6 +167,11 @@ func (c *call) aggregateEntities(r *temporal.Reader, res *temporalResult, req *t
 		if origin == math.MaxInt64 {
 			continue // nothing to aggregate
 		}
+		if req.agg.Period.IsZero() {
+			// One period over the whole range: an open range ends now, or
+			// after its last instance if that is later.
+			end = max(end, time.Now().UnixMilli())
+		}
 		switch q.Rel {
 		case temporal.After:
 			origin = q.At

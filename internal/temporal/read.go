@@ -85,6 +85,9 @@ type Page struct {
 // not safe for concurrent use; Close it.
 type Reader struct {
 	it *pebble.Iterator
+	// rollupBuckets counts the roll-up buckets read (tests check which
+	// aggregations the roll-ups answer).
+	rollupBuckets int
 }
 
 // NewReader returns a Reader on the current state of the history.
@@ -352,6 +355,7 @@ func (r *Reader) rollups(ser uint64, level byte, lo, hi int64, visit func(bucket
 		if err != nil {
 			return err
 		}
+		r.rollupBuckets++
 		visit(b, st)
 	}
 	return r.it.Error()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -85,7 +86,20 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		for _, w := range order {
 			e := s.cat.getOrCreate(w.tenant, w.id)
 			ents = append(ents, e)
-			for k, xs := range w.insts {
+			// In a stable order, so that new series get their ids
+			// deterministically.
+			keys := make([]sKey, 0, len(w.insts))
+			for k := range w.insts {
+				keys = append(keys, k)
+			}
+			slices.SortFunc(keys, func(a, b sKey) int {
+				if c := strings.Compare(a.attr, b.attr); c != 0 {
+					return c
+				}
+				return strings.Compare(a.dataset, b.dataset)
+			})
+			for _, k := range keys {
+				xs := w.insts[k]
 				ser := s.cat.seriesOf(e, k.attr, k.dataset)
 				sw := bySeries[ser]
 				if sw == nil {
