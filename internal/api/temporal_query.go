@@ -390,7 +390,7 @@ func (c *call) temporalMatch(r *temporal.Reader, info *temporal.EntityInfo, f *q
 		if !keepDataset(req.o.DatasetIDs, s.DatasetID) {
 			continue
 		}
-		_, _, ok, err := r.Span(s, req.q)
+		ok, err := r.Any(s, req.q)
 		if err != nil {
 			return false, err
 		}

@@ -155,17 +155,21 @@ func (c *call) aggregateEntities(r *temporal.Reader, res *temporalResult, req *t
 	q := req.q
 	for i := range res.series {
 		origin, end := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, sr := range res.series[i] {
-			first, last, ok, err := r.Span(sr.si, aggQuery(q))
-			if err != nil {
-				return err
+		if q.Rel == temporal.Between {
+			origin, end = q.At, q.End
+		} else {
+			for _, sr := range res.series[i] {
+				first, last, ok, err := r.Span(sr.si, aggQuery(q))
+				if err != nil {
+					return err
+				}
+				if ok {
+					origin, end = min(origin, first), max(end, last+1)
+				}
 			}
-			if ok {
-				origin, end = min(origin, first), max(end, last+1)
+			if origin == math.MaxInt64 {
+				continue // nothing to aggregate
 			}
-		}
-		if origin == math.MaxInt64 {
-			continue // nothing to aggregate
 		}
 		if req.agg.Period.IsZero() {
 			// One period over the whole range: an open range ends now, or
@@ -224,10 +228,25 @@ func (res *temporalResult) paginate(resp *response, req *temporalRequest) {
 // (2026-01-01T12:00:00Z, 2026-01-01T12:00:00.250Z), as ISO 8601 allows.
 func formatTemporalTime(ms int64) string {
 	t := time.UnixMilli(ms).UTC()
-	if ms%1000 == 0 {
-		return t.Format("2006-01-02T15:04:05Z")
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		if ms%1000 == 0 {
+			return t.Format("2006-01-02T15:04:05Z")
+		}
+		return t.Format(ngsild.TimeFormat)
 	}
-	return t.Format(ngsild.TimeFormat)
+	h, mi, sec := t.Clock()
+	b := make([]byte, 0, 24)
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if frac := int(ms % 1000); frac != 0 {
+		if frac < 0 {
+			frac += 1000
+		}
+		b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	}
+	return string(append(b, 'Z'))
 }
 
 // render renders entity i of the result in the representation asked for;

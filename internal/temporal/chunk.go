@@ -224,7 +224,13 @@ func encodeChunk(insts []inst) []byte {
 }
 
 // decodeChunk decodes a chunk, appending its instances to out.
-func decodeChunk(b []byte, out []inst) ([]inst, error) {
+func decodeChunk(b []byte, out []inst) ([]inst, error) { return decodeChunkParts(b, out, true) }
+
+// decodeChunkTimes decodes a chunk's times, numbers and flags but not its
+// values and unitCodes: what finding where instances lie needs.
+func decodeChunkTimes(b []byte, out []inst) ([]inst, error) { return decodeChunkParts(b, out, false) }
+
+func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 	r := &reader{b: b}
 	if r.byte() != chunkVersion {
 		return out, errCorrupt
@@ -276,6 +282,10 @@ func decodeChunk(b []byte, out []inst) ([]inst, error) {
 	r.rle(col)
 	numbers := 0
 	for i := range s {
+		if !values {
+			s[i].flags = uint8(col[i])
+			continue
+		}
 		if col[i] < 0 || col[i] > int64(flagObserved|flagDeleted|flagNumber) {
 			r.fail()
 			break
@@ -284,6 +294,12 @@ func decodeChunk(b []byte, out []inst) ([]inst, error) {
 		if s[i].flags&flagNumber != 0 {
 			numbers++
 		}
+	}
+	if !values {
+		if r.err != nil {
+			return out[:base], r.err
+		}
+		return out, nil
 	}
 	nu := r.count()
 	units := make([]string, nu)

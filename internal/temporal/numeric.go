@@ -25,6 +25,7 @@ var pow10 = [...]float64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // decimalScale returns the smallest k such that every value is exactly
 // i/10^k for an integer i of at most 53 bits, and false if there is none.
+// A negative zero counts as zero (it reads back as 0, the same JSON number).
 func decimalScale(vals []float64) (int, bool) {
 	k := 0
 	for _, v := range vals {
@@ -47,7 +48,7 @@ func exactDecimal(v float64, k int) bool {
 		return false
 	}
 	r := math.Round(s)
-	return r/p == v && !(v == 0 && math.Signbit(v))
+	return r/p == v
 }
 
 // appendNumbers appends the numeric column of vals.

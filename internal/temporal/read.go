@@ -84,7 +84,8 @@ type Page struct {
 // Reader reads history from one consistent view of the database. It is
 // not safe for concurrent use; Close it.
 type Reader struct {
-	it *pebble.Iterator
+	it  *pebble.Iterator
+	buf []inst // decoded instances, reused from window to window
 	// rollupBuckets counts the roll-up buckets read (tests check which
 	// aggregations the roll-ups answer).
 	rollupBuckets int
@@ -170,16 +171,27 @@ func sortHits(h []hit) {
 }
 
 // scan visits the windows lo..hi of a series, in order or backwards, with
-// each window's instances (decoded, unsorted), until visit returns false.
+// each window's instances sorted by key time and number, until visit
+// returns false. The slice visit gets is reused for the next window.
 func (r *Reader) scan(ser uint64, lo, hi int64, backward bool, visit func(w int64, insts []inst) bool) error {
-	var buf []inst
-	cur := int64(0)
-	have := false
+	return r.scanParts(ser, lo, hi, backward, true, visit)
+}
+
+// scanParts is scan; without values, the instances hold only their times,
+// numbers and flags.
+func (r *Reader) scanParts(ser uint64, lo, hi int64, backward, values bool, visit func(w int64, insts []inst) bool) error {
+	buf := r.buf[:0]
+	defer func() { r.buf = buf[:0] }()
+	cur, chunks := int64(0), 0
 	flush := func() bool {
-		if !have {
+		if chunks == 0 {
 			return true
 		}
-		have = false
+		if chunks > 1 {
+			// A chunk is sorted; several may overlap in time.
+			sortInsts(buf)
+		}
+		chunks = 0
 		ok := visit(cur, buf)
 		buf = buf[:0]
 		return ok
@@ -200,7 +212,7 @@ func (r *Reader) scan(ser uint64, lo, hi int64, backward bool, visit func(w int6
 		if !good || w < lo || w > hi {
 			break
 		}
-		if have && w != cur {
+		if chunks > 0 && w != cur {
 			if !flush() {
 				return nil
 			}
@@ -209,10 +221,11 @@ func (r *Reader) scan(ser uint64, lo, hi int64, backward bool, visit func(w int6
 		if err != nil {
 			return err
 		}
-		if buf, err = decodeChunk(v, buf); err != nil {
+		if buf, err = decodeChunkParts(v, buf, values); err != nil {
 			return err
 		}
-		cur, have = w, true
+		cur = w
+		chunks++
 	}
 	if err := r.it.Error(); err != nil {
 		return err
@@ -244,50 +257,60 @@ func (r *Reader) Instances(si SeriesInfo, q Query, limit int) (Page, error) {
 	return p, nil
 }
 
-// hits selects the instances of Instances.
+// hits selects the instances of Instances. Series are read window by
+// window from the first (or, with lastN, the last) one that can hold
+// matches, and the scan stops as soon as one more than wanted is found.
 func (r *Reader) hits(ser uint64, q Query, limit int) ([]hit, bool, error) {
+	return r.hitsParts(ser, q, limit, true)
+}
+
+// hitsParts is hits; without values, only the times of the instances.
+func (r *Reader) hitsParts(ser uint64, q Query, limit int, values bool) ([]hit, bool, error) {
 	want := limit
 	serverCut := limit > 0
 	if q.LastN > 0 && (limit <= 0 || q.LastN <= limit) {
 		want, serverCut = q.LastN, false
 	}
+	enough := func(n int) bool { return want > 0 && n > want }
 	lo, hi := q.windowRange()
 	var out []hit
-	collect := func(insts []inst) []hit {
-		var h []hit
-		for i := range insts {
-			if t, ok := q.matches(&insts[i]); ok {
-				h = append(h, hit{insts[i], t})
-			}
-		}
-		sortHits(h)
-		return h
-	}
 	var err error
 	switch {
 	case !q.keyOrdered():
-		err = r.scan(ser, lo, hi, false, func(_ int64, insts []inst) bool {
-			out = append(out, collect(insts)...)
+		// createdAt and modifiedAt do not follow the key time: read all.
+		err = r.scanParts(ser, lo, hi, false, values, func(_ int64, insts []inst) bool {
+			for i := range insts {
+				if t, ok := q.matches(&insts[i]); ok {
+					out = append(out, hit{insts[i], t})
+				}
+			}
 			return true
 		})
 		sortHits(out)
 	case q.LastN > 0:
-		var windows [][]hit
-		n := 0
-		err = r.scan(ser, lo, hi, true, func(_ int64, insts []inst) bool {
-			h := collect(insts)
-			windows = append(windows, h)
-			n += len(h)
-			return want <= 0 || n <= want
+		err = r.scanParts(ser, lo, hi, true, values, func(_ int64, insts []inst) bool {
+			for i := len(insts) - 1; i >= 0; i-- {
+				if t, ok := q.matches(&insts[i]); ok {
+					out = append(out, hit{insts[i], t})
+					if enough(len(out)) {
+						return false
+					}
+				}
+			}
+			return true
 		})
-		out = make([]hit, 0, n)
-		for i := len(windows) - 1; i >= 0; i-- {
-			out = append(out, windows[i]...)
-		}
+		slices.Reverse(out)
 	default:
-		err = r.scan(ser, lo, hi, false, func(_ int64, insts []inst) bool {
-			out = append(out, collect(insts)...)
-			return want <= 0 || len(out) <= want
+		err = r.scanParts(ser, lo, hi, false, values, func(_ int64, insts []inst) bool {
+			for i := range insts {
+				if t, ok := q.matches(&insts[i]); ok {
+					out = append(out, hit{insts[i], t})
+					if enough(len(out)) {
+						return false
+					}
+				}
+			}
+			return true
 		})
 	}
 	if err != nil {
@@ -302,17 +325,65 @@ func (r *Reader) hits(ser uint64, q Query, limit int) ([]hit, bool, error) {
 	return out[:want], serverCut, nil
 }
 
+// Any reports whether q selects any instance of a series. For observedAt
+// ranges the hourly roll-ups answer for the whole hours of the range; only
+// the hours at its edges are read.
+func (r *Reader) Any(si SeriesInfo, q Query) (bool, error) {
+	q.LastN = 0
+	if q.Prop != ObservedAt || q.Rel == NoRel {
+		h, _, err := r.hitsParts(si.ID, q, 1, false)
+		return len(h) > 0, err
+	}
+	lo, hi := rangeLo(q), rangeHi(q)
+	// Whole hours [hLo, hHi) of the range.
+	hLo, hHi := int64(math.MinInt64/hourMillis), int64(math.MaxInt64/hourMillis)
+	if lo != math.MinInt64 {
+		hLo = floorDiv(lo+hourMillis-1, hourMillis)
+	}
+	if hi != math.MaxInt64 {
+		hHi = floorDiv(hi, hourMillis)
+	}
+	if hLo < hHi {
+		found := false
+		if err := r.rollups(si.ID, levelHour, hLo, hHi, func(_ int64, st stats) { found = found || st.total > 0 }); err != nil || found {
+			return found, err
+		}
+	}
+	// The partial hours at the edges (or the whole range within an hour).
+	edges := [][2]int64{{lo, min(hi, hLo*hourMillis)}, {max(lo, hHi*hourMillis), hi}}
+	if hLo >= hHi {
+		edges = [][2]int64{{lo, hi}}
+	}
+	for _, e := range edges {
+		if e[0] >= e[1] {
+			continue
+		}
+		sub := q
+		sub.Rel, sub.At, sub.End, sub.PropGiven = Between, e[0], e[1], true
+		if e[0] == math.MinInt64 {
+			sub.Rel, sub.At = Before, e[1]
+		} else if e[1] == math.MaxInt64 {
+			sub.Rel = After
+		}
+		h, _, err := r.hitsParts(si.ID, sub, 1, false)
+		if err != nil || len(h) > 0 {
+			return len(h) > 0, err
+		}
+	}
+	return false, nil
+}
+
 // Span returns the times (for q) of the first and last instances of a
 // series that q selects, and false when there are none.
 func (r *Reader) Span(si SeriesInfo, q Query) (first, last int64, ok bool, err error) {
 	q.LastN = 0
-	h, _, err := r.hits(si.ID, q, 1)
+	h, _, err := r.hitsParts(si.ID, q, 1, false)
 	if err != nil || len(h) == 0 {
 		return 0, 0, false, err
 	}
 	first = h[0].t
 	q.LastN = 1
-	h, _, err = r.hits(si.ID, q, 1)
+	h, _, err = r.hitsParts(si.ID, q, 1, false)
 	if err != nil || len(h) == 0 {
 		return 0, 0, false, err
 	}

@@ -651,3 +651,41 @@ func ExampleDuration_Step() {
 	// 2026-02-28
 	// 2026-03-31
 }
+
+// TestAny checks the roll-up shortcut of Any against reading instances, on
+// ranges aligned on hours and not.
+func TestAny(t *testing.T) {
+	s := openTest(t, t.TempDir(), nil)
+	at := []time.Duration{90 * time.Minute, 5*time.Hour + 10*time.Minute, 30 * time.Hour}
+	var rs []*ngsild.Attr
+	for _, d := range at {
+		rs = append(rs, reading(1.0, t0.Add(d)))
+	}
+	appendReadings(t, s, tEntity, tAttr, rs)
+	// A reading without observedAt: never selected by an observedAt range.
+	if _, err := s.Append(context.Background(), Entry{ID: tEntity, Attrs: map[string][]*ngsild.Attr{tAttr: {{Type: ngsild.Property, Value: 2.0}}}}); err != nil {
+		t.Fatal(err)
+	}
+	si := seriesOf(t, s, tEntity, tAttr, "")
+	r, _ := s.NewReader()
+	defer r.Close()
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	for lo := -2 * time.Hour; lo < 32*time.Hour; lo += 25 * time.Minute {
+		for hi := lo + 5*time.Minute; hi < 33*time.Hour; hi += 55 * time.Minute {
+			for _, q := range []Query{
+				{Rel: Between, At: ms(lo), End: ms(hi)},
+				{Rel: After, At: ms(lo)},
+				{Rel: Before, At: ms(hi)},
+			} {
+				want := false
+				for _, d := range at {
+					want = want || q.InRange(t0.Add(d).UnixMilli())
+				}
+				got, err := r.Any(si, q)
+				if err != nil || got != want {
+					t.Fatalf("%+v: Any = %v %v, want %v", q, got, err, want)
+				}
+			}
+		}
+	}
+}
