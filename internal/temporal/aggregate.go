@@ -89,7 +89,7 @@ func (r *Reader) Aggregate(si SeriesInfo, q Query, agg Aggregation, origin, end 
 		}
 		size := levelMillis(level)
 		var st stats
-		if err := r.rollups(si.ID, level, floorDiv(a, size), floorDiv(b, size), func(_ int64, bs stats) { st.merge(bs) }); err != nil {
+		if err := r.rollups(si.ID, level, floorDiv(a, size), floorDiv(b, size), func(_ int64, bs stats) bool { st.merge(bs); return true }); err != nil {
 			return nil, err
 		}
 		switch {

@@ -345,7 +345,7 @@ func (r *Reader) Any(si SeriesInfo, q Query) (bool, error) {
 	}
 	if hLo < hHi {
 		found := false
-		if err := r.rollups(si.ID, levelHour, hLo, hHi, func(_ int64, st stats) { found = found || st.total > 0 }); err != nil || found {
+		if err := r.rollups(si.ID, levelHour, hLo, hHi, func(_ int64, st stats) bool { found = st.total > 0; return !found }); err != nil || found {
 			return found, err
 		}
 	}
@@ -406,8 +406,9 @@ func (r *Reader) Values(si SeriesInfo, q Query, max int) (attrs []*ngsild.Attr, 
 	return attrs, !more, nil
 }
 
-// rollups visits the roll-up buckets [lo, hi) of a series at a level.
-func (r *Reader) rollups(ser uint64, level byte, lo, hi int64, visit func(bucket int64, st stats)) error {
+// rollups visits the roll-up buckets [lo, hi) of a series at a level in
+// order until visit returns false.
+func (r *Reader) rollups(ser uint64, level byte, lo, hi int64, visit func(bucket int64, st stats) bool) error {
 	prefix := rollupKey(level, ser, 0)[:10]
 	for ok := r.it.SeekGE(rollupKey(level, ser, lo)); ok; ok = r.it.Next() {
 		k := r.it.Key()
@@ -427,7 +428,9 @@ func (r *Reader) rollups(ser uint64, level byte, lo, hi int64, visit func(bucket
 			return err
 		}
 		r.rollupBuckets++
-		visit(b, st)
+		if !visit(b, st) {
+			return nil
+		}
 	}
 	return r.it.Error()
 }
