@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -226,17 +227,19 @@ func (res *temporalResult) paginate(resp *response, req *temporalRequest) {
 // formatTemporalTime renders the DateTimes of the temporal representations
 // and of Content-Range: with milliseconds only when there are some
 // (2026-01-01T12:00:00Z, 2026-01-01T12:00:00.250Z), as ISO 8601 allows.
-func formatTemporalTime(ms int64) string {
+func formatTemporalTime(ms int64) string { return string(appendTemporalTime(nil, ms)) }
+
+// appendTemporalTime appends formatTemporalTime(ms) to b.
+func appendTemporalTime(b []byte, ms int64) []byte {
 	t := time.UnixMilli(ms).UTC()
 	y, mo, d := t.Date()
 	if y < 0 || y > 9999 {
 		if ms%1000 == 0 {
-			return t.Format("2006-01-02T15:04:05Z")
+			return t.AppendFormat(b, "2006-01-02T15:04:05Z")
 		}
-		return t.Format(ngsild.TimeFormat)
+		return t.AppendFormat(b, ngsild.TimeFormat)
 	}
 	h, mi, sec := t.Clock()
-	b := make([]byte, 0, 24)
 	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
 		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
@@ -246,7 +249,7 @@ func formatTemporalTime(ms int64) string {
 		}
 		b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	}
-	return string(append(b, 'Z'))
+	return append(b, 'Z')
 }
 
 // render renders entity i of the result in the representation asked for;
@@ -349,21 +352,40 @@ func renderSeriesSummary(sr seriesResult, req *temporalRequest, o *ngsild.Render
 		if len(sr.insts) == 0 && !sr.cut {
 			return nil, false
 		}
-		vals := make([]any, len(sr.insts))
+		b := make([]byte, 0, 48*len(sr.insts))
+		b = append(b, '[')
 		for i, in := range sr.insts {
-			vals[i] = []any{ngsild.TemporalValue(in.Attr, *o), formatTemporalTime(in.Time)}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = ngsild.AppendJSON(append(b, '['), ngsild.TemporalValue(in.Attr, *o)); err != nil {
+				b = append(b, "null"...) // not expected: stored values were valid JSON
+			}
+			b = append(appendTemporalTime(append(b, ',', '"'), in.Time), '"', ']')
 		}
-		return append(d, ngsild.Member{Key: ngsild.TemporalValuesKey(kind), Value: vals}), true
+		return append(d, ngsild.Member{Key: ngsild.TemporalValuesKey(kind), Value: json.RawMessage(append(b, ']'))}), true
 	}
 	if len(sr.periods) == 0 {
 		return nil, false
 	}
+	// The periods are rendered here, in one buffer per method: a month of
+	// hourly periods is thousands of small arrays.
 	for k, m := range req.agg.Methods {
-		vals := make([]any, len(sr.periods))
+		b := make([]byte, 0, 64*len(sr.periods))
+		b = append(b, '[')
 		for i, p := range sr.periods {
-			vals[i] = []any{p.Values[k], formatTemporalTime(p.Start), formatTemporalTime(p.End)}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = ngsild.AppendJSON(append(b, '['), p.Values[k]); err != nil {
+				b = append(b, "null"...) // a NaN or infinite result; not expected from finite inputs
+			}
+			b = append(appendTemporalTime(append(b, ',', '"'), p.Start), '"', ',', '"')
+			b = append(appendTemporalTime(b, p.End), '"', ']')
 		}
-		d = append(d, ngsild.Member{Key: m.String(), Value: vals})
+		d = append(d, ngsild.Member{Key: m.String(), Value: json.RawMessage(append(b, ']'))})
 	}
 	return d, true
 }

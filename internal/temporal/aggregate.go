@@ -71,34 +71,57 @@ func (r *Reader) Aggregate(si SeriesInfo, q Query, agg Aggregation, origin, end 
 		distinct = distinct || m == DistinctCount
 	}
 	useRollups := q.Prop == ObservedAt && !distinct
-	raw := make([]bool, np)
-	for i := 0; i < np; i++ {
-		a, b := starts[i], min(starts[i+1], end)
-		level := byte(0)
-		if useRollups {
+	// The level of roll-ups that answers each period (0: read raw).
+	levels := make([]byte, np)
+	if useRollups {
+		for i := range levels {
+			a, b := starts[i], min(starts[i+1], end)
 			switch {
 			case a%dayMillis == 0 && b%dayMillis == 0:
-				level = levelDay
+				levels[i] = levelDay
 			case a%hourMillis == 0 && b%hourMillis == 0:
-				level = levelHour
+				levels[i] = levelHour
 			}
 		}
+	}
+	raw := make([]bool, np)
+	for i := 0; i < np; {
+		level := levels[i]
 		if level == 0 {
 			raw[i] = true
+			i++
 			continue
 		}
+		// One scan of the roll-ups of a run of periods at the same level.
+		j := i + 1
+		for j < np && levels[j] == level {
+			j++
+		}
 		size := levelMillis(level)
-		var st stats
-		if err := r.rollups(si.ID, level, floorDiv(a, size), floorDiv(b, size), func(_ int64, bs stats) bool { st.merge(bs); return true }); err != nil {
+		sts := make([]stats, j-i)
+		p := i
+		err := r.rollups(si.ID, level, floorDiv(starts[i], size), floorDiv(min(starts[j], end), size), func(b int64, bs stats) bool {
+			for p < j && min(starts[p+1], end) <= b*size {
+				p++
+			}
+			if p < j {
+				sts[p-i].merge(bs)
+			}
+			return true
+		})
+		if err != nil {
 			return nil, err
 		}
-		switch {
-		case st.total == 0:
-		case st.pure():
-			accs[i] = &acc{total: int(st.total), num: st, mixed: st}
-		default:
-			raw[i] = true
+		for k := i; k < j; k++ {
+			switch st := sts[k-i]; {
+			case st.total == 0:
+			case st.pure():
+				accs[k] = &acc{total: int(st.total), num: st, mixed: st}
+			default:
+				raw[k] = true
+			}
 		}
+		i = j
 	}
 	// Read the instances of runs of raw periods.
 	q.LastN = 0

@@ -3,6 +3,7 @@ package temporal
 import (
 	"encoding/binary"
 	"slices"
+	"sync"
 
 	"github.com/qala-city/qala/internal/ngsild"
 )
@@ -230,6 +231,14 @@ func decodeChunk(b []byte, out []inst) ([]inst, error) { return decodeChunkParts
 // values and unitCodes: what finding where instances lie needs.
 func decodeChunkTimes(b []byte, out []inst) ([]inst, error) { return decodeChunkParts(b, out, false) }
 
+// scratch holds the columns decodeChunkParts decodes through.
+type scratch struct {
+	col  []int64
+	nums []float64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 	r := &reader{b: b}
 	if r.byte() != chunkVersion {
@@ -243,7 +252,10 @@ func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 	base := len(out)
 	out = slices.Grow(out, n)[:base+n]
 	s := out[base:]
-	col := make([]int64, n)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.col = slices.Grow(sc.col[:0], n)[:n]
+	col := sc.col
 
 	r.dod(col)
 	for i := range s {
@@ -321,7 +333,8 @@ func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 		r.fail()
 	}
 	if nn > 0 && r.err == nil {
-		nums := r.numbers(nn)
+		sc.nums = r.numbers(sc.nums, nn)
+		nums := sc.nums
 		k := 0
 		for i := range s {
 			if s[i].flags&flagNumber != 0 {

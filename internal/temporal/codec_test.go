@@ -38,7 +38,7 @@ func TestNumbersRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := appendNumbers(nil, vals)
 			r := &reader{b: b}
-			got := r.numbers(len(vals))
+			got := r.numbers(nil, len(vals))
 			if r.err != nil {
 				t.Fatal(r.err)
 			}

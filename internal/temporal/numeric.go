@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // The numeric column of a chunk holds the values of its plain-number
@@ -107,9 +108,9 @@ func appendNumbers(b []byte, vals []float64) []byte {
 	return w.flush()
 }
 
-// readNumbers decodes n values of a numeric column.
-func (r *reader) numbers(n int) []float64 {
-	out := make([]float64, 0, n)
+// numbers decodes n values of a numeric column into out[:0].
+func (r *reader) numbers(out []float64, n int) []float64 {
+	out = slices.Grow(out[:0], n)
 	switch r.byte() {
 	case numDecimal:
 		k := int(r.byte())

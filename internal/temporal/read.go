@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -100,11 +101,28 @@ func (s *Store) NewReader() (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{it: it}, nil
+	r := &Reader{it: it}
+	if b, ok := instPool.Get().(*[]inst); ok {
+		r.buf = *b
+	}
+	return r, nil
 }
 
+// instPool keeps the instance buffers of closed Readers (a decoded day is
+// about 100 KB).
+var instPool sync.Pool
+
 // Close releases the reader.
-func (r *Reader) Close() error { return r.it.Close() }
+func (r *Reader) Close() error {
+	if r.buf != nil {
+		b := r.buf[:cap(r.buf)]
+		clear(b) // drop the references to decoded values
+		b = b[:0]
+		r.buf = nil
+		instPool.Put(&b)
+	}
+	return r.it.Close()
+}
 
 // propTime returns an instance's value of a temporal property, and whether
 // it has one.
@@ -274,6 +292,9 @@ func (r *Reader) hitsParts(ser uint64, q Query, limit int, values bool) ([]hit, 
 	enough := func(n int) bool { return want > 0 && n > want }
 	lo, hi := q.windowRange()
 	var out []hit
+	if want > 0 && want <= 4096 {
+		out = make([]hit, 0, want+1)
+	}
 	var err error
 	switch {
 	case !q.keyOrdered():
