@@ -96,9 +96,21 @@ func parseTemporal(doc map[string]any, ctx *jsonld.Context, whole bool) (*tempor
 		}
 		name := ctx.ExpandTerm(k)
 		for _, it := range items {
+			// An instance may hold the NGSI-LD Null (the representation of a
+			// deleted instance, clause 4.5.7; 5.5.4 excepts the temporal
+			// evolution), but a member may not be the Null itself.
+			if it == nil || it == ngsild.Null {
+				return nil, problem.BadData("attribute %q: a member of a temporal evolution may not be null or %q (clause 5.5.4); give instances", k, ngsild.Null)
+			}
+			it, null := nullInstance(it)
 			insts, err := ngsild.ParseAttr(k, it, ctx, ngsild.ParseOptions{})
 			if err != nil {
 				return nil, err
+			}
+			if null {
+				for _, a := range insts {
+					temporal.SetNull(a)
+				}
 			}
 			b.attrs[name] = append(b.attrs[name], insts...)
 		}
@@ -347,4 +359,46 @@ func instanceMissing(h *temporal.Store, tenant, id, attr, name, instance string)
 		return "entity " + id + " has no temporal evolution of attribute " + name
 	}
 	return "attribute " + name + " of entity " + id + " has no instance " + instance
+}
+
+// nullInstance recognises an instance whose value member holds the NGSI-LD
+// Null (the representation of a deleted instance, clause 4.5.7), which the
+// temporal evolution may carry (clause 5.5.4): it returns a copy with a
+// placeholder the parser accepts in its place, and true; the caller puts
+// the Null back after parsing. Other instances are returned as they are.
+func nullInstance(it any) (any, bool) {
+	m, ok := it.(map[string]any)
+	if !ok {
+		return it, false
+	}
+	isNull := func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			return x == ngsild.Null
+		case []any:
+			return len(x) == 1 && x[0] == ngsild.Null
+		case map[string]any:
+			return len(x) == 1 && x[ngsild.NoneDataset] == ngsild.Null
+		}
+		return false
+	}
+	for member, placeholder := range map[string]any{
+		"value": "null", "object": "urn:ngsi-ld:null-placeholder", "objectList": []any{"urn:ngsi-ld:null-placeholder"},
+		"languageMap": map[string]any{ngsild.NoneDataset: "null"}, "valueList": []any{"null"}, "vocab": "null", "json": "null",
+	} {
+		v, ok := m[member]
+		if !ok || !isNull(v) {
+			continue
+		}
+		c := make(map[string]any, len(m))
+		for k, x := range m {
+			c[k] = x
+		}
+		if member == "value" && m["type"] == "GeoProperty" {
+			placeholder = map[string]any{"type": "Point", "coordinates": []any{0.0, 0.0}}
+		}
+		c[member] = placeholder
+		return c, true
+	}
+	return it, false
 }

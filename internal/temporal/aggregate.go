@@ -242,10 +242,10 @@ type acc struct {
 }
 
 func (a *acc) add(x *inst) {
-	a.total++
 	if x.flags&flagDeleted != 0 {
-		return
+		return // a deletion record holds no value (as in the roll-ups)
 	}
+	a.total++
 	if x.flags&flagNumber != 0 {
 		a.addNumber(x.f)
 		if a.distinct {

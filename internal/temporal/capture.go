@@ -140,19 +140,43 @@ func changed(a, b *ngsild.Attr, touched bool) bool {
 // the NGSI-LD Null in the member of its kind, with deletedAt.
 func deletion(a *ngsild.Attr, at int64) inst {
 	d := &ngsild.Attr{Type: a.Type, DatasetID: a.DatasetID}
+	SetNull(d)
+	return fromAttr(d, at, at, true)
+}
+
+// SetNull puts the NGSI-LD Null in the value member of a's kind (clause
+// 4.5.7: the representation of a deleted attribute instance).
+func SetNull(a *ngsild.Attr) {
+	a.Value, a.Object, a.LanguageMap = nil, nil, nil
 	switch a.Type {
 	case ngsild.Relationship:
-		d.Object = ngsild.Null
+		a.Object = ngsild.Null
 	case ngsild.ListRelationship:
-		d.Object = []any{ngsild.Null}
+		a.Object = []any{ngsild.Null}
 	case ngsild.LanguageProperty:
-		d.LanguageMap = map[string]any{ngsild.NoneDataset: ngsild.Null}
+		a.LanguageMap = map[string]any{ngsild.NoneDataset: ngsild.Null}
 	case ngsild.ListProperty:
-		d.Value = []any{ngsild.Null}
+		a.Value = []any{ngsild.Null}
 	default:
-		d.Value = ngsild.Null
+		a.Value = ngsild.Null
 	}
-	return fromAttr(d, at, at, true)
+}
+
+// IsNullValue reports whether a holds the NGSI-LD Null as SetNull puts it.
+func IsNullValue(a *ngsild.Attr) bool {
+	switch a.Type {
+	case ngsild.Relationship:
+		return a.Object == ngsild.Null
+	case ngsild.ListRelationship:
+		l, ok := a.Object.([]any)
+		return ok && len(l) == 1 && l[0] == ngsild.Null
+	case ngsild.LanguageProperty:
+		return len(a.LanguageMap) == 1 && a.LanguageMap[ngsild.NoneDataset] == ngsild.Null
+	case ngsild.ListProperty:
+		l, ok := a.Value.([]any)
+		return ok && len(l) == 1 && l[0] == ngsild.Null
+	}
+	return a.Value == ngsild.Null
 }
 
 func scopeInstance(scope []string, at int64) inst {

@@ -387,10 +387,13 @@ func (x *inst) toAttr(dataset string) *ngsild.Attr {
 }
 
 // fromAttr builds a stored instance from an attribute instance (the key
-// time and flags from its observedAt; created and modified as given).
+// time and flags from its observedAt; created and modified as given). An
+// instance holding the NGSI-LD Null (IsNullValue) is a deletion record
+// whatever deleted says.
 func fromAttr(a *ngsild.Attr, created, modified int64, deleted bool) inst {
 	x := inst{created: created, modified: modified, unit: a.UnitCode}
-	if !a.ObservedAt.IsZero() && !deleted {
+	deleted = deleted || IsNullValue(a)
+	if !a.ObservedAt.IsZero() {
 		x.t = a.ObservedAt.UnixMilli()
 		x.flags |= flagObserved
 	} else {
