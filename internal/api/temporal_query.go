@@ -110,10 +110,17 @@ func (c *call) temporalRequest(ctx *jsonld.Context, tp temporal.Params, methods,
 		if req.agg, err = temporal.ParseAggregation(methods, period); err != nil {
 			return nil, err
 		}
-	} else if period != "" {
+	} else if methods != "" || period != "" {
 		// Checked even when unused, so that a typo does not go unnoticed.
-		if _, err := temporal.ParseDuration(period); err != nil {
-			return nil, err
+		if methods != "" {
+			if _, err := temporal.ParseMethods(methods); err != nil {
+				return nil, err
+			}
+		}
+		if period != "" {
+			if _, err := temporal.ParseDuration(period); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return req, nil
@@ -520,14 +527,25 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 	if tp.LastN == "" {
 		tp.LastN = c.query.Get("lastN")
 	}
-	methods, err := str(tq, "aggrMethods")
+	// The aggregation: aggrParams (an AggregationParams, clause 5.2.44 of
+	// v1.9), else the members of temporalQ (clause 5.2.21), else the URL.
+	agg := tq
+	if raw, ok := doc["aggrParams"]; ok {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, problem.BadData("aggrParams must be an object (an AggregationParams, clause 5.2.44)")
+		}
+		agg = m
+	}
+	methods, err := str(agg, "aggrMethods")
 	if err != nil {
 		return nil, err
 	}
-	period, err := str(tq, "aggrPeriodDuration")
+	period, err := str(agg, "aggrPeriodDuration")
 	if err != nil {
 		return nil, err
 	}
+	bodyMethods := methods != ""
 	if methods == "" {
 		methods = c.query.Get("aggrMethods")
 	}
@@ -539,6 +557,14 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 	req, err := c.temporalRequest(bctx, tp, methods, period)
 	if err != nil {
 		return nil, err
+	}
+	if bodyMethods && req.form == formNormalized && c.query.Get("format") == "" {
+		// Aggregation methods in the body ask for the aggregated
+		// representation unless the URL names another.
+		req.form = formAggregated
+		if req.agg, err = temporal.ParseAggregation(methods, period); err != nil {
+			return nil, err
+		}
 	}
 	var shared query.Params
 	if shared.Q, err = str(doc, "q"); err != nil {
