@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/qala-city/qala/internal/jsonld"
@@ -154,9 +155,14 @@ func splitList(s string) []string {
 }
 
 // validName reports whether s may be an attribute name or type term in a
-// query parameter: no characters forbidden by clause 4.6.2.
+// query parameter: no characters forbidden by clause 4.6.2, and not a dot
+// segment ("." or "..", also percent-encoded: RFC 3986 clause 5.2.4 would
+// resolve it away from the attribute it stands for in a path).
 func validName(s string) bool {
 	if s == "" || len(s) > 1024 {
+		return false
+	}
+	if d, err := url.PathUnescape(s); s == "." || s == ".." || (err == nil && (d == "." || d == "..")) {
 		return false
 	}
 	for _, r := range s {
