@@ -96,6 +96,9 @@ func (c *call) temporalRequest(ctx *jsonld.Context, tp temporal.Params, methods,
 	if err != nil {
 		return nil, err
 	}
+	if err := noLinkedEntities("", c.query.Get("pick"), c.query.Get("omit")); err != nil {
+		return nil, err
+	}
 	req := &temporalRequest{mt: mt, ctx: ctx, limit: c.api.cfg.TemporalLimit}
 	if req.o, req.form, err = c.temporalRepresentation(ctx); err != nil {
 		return nil, err
@@ -280,6 +283,9 @@ func (a *API) queryTemporal(c *call) (*response, error) {
 	}
 	if _, ok := c.query["csf"]; ok {
 		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
+	}
+	if err := noLinkedEntities(c.query.Get("q")); err != nil {
+		return nil, err
 	}
 	sel, err := query.Parse(query.ParamsFromValues(c.query), req.ctx)
 	if err != nil {
@@ -585,6 +591,9 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 			return nil, err
 		}
 	}
+	if err := noLinkedEntities(shared.Q); err != nil {
+		return nil, err
+	}
 	filter, err := query.Parse(shared, req.ctx)
 	if err != nil {
 		return nil, err
@@ -666,4 +675,36 @@ func coordinatesString(v any) (string, error) {
 		}
 		return string(b), nil
 	}
+}
+
+// linkedPath reports whether a q expression or a pick/omit list reaches
+// into linked entities ("{...}" outside quoted strings).
+func linkedPath(s string) bool {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '{' && !quoted:
+			return true
+		}
+	}
+	return false
+}
+
+// noLinkedEntities refuses Linked Entity projections and filter
+// conditions, which a temporal query may not hold (clause 5.7.4.4 of v1.9:
+// BadRequestData).
+func noLinkedEntities(q string, projections ...string) error {
+	if linkedPath(q) {
+		return problem.BadData("q: a temporal query may not hold linked-entity conditions (\"{...}\", clause 5.7.4.4)")
+	}
+	for _, p := range projections {
+		if linkedPath(p) {
+			return problem.BadData("pick and omit of a temporal representation may not project linked entities (\"{...}\", clause 5.7.4.4)")
+		}
+	}
+	return nil
 }
