@@ -65,8 +65,17 @@ func parseTemporal(doc map[string]any, ctx *jsonld.Context, whole bool) (*tempor
 			head[k] = v
 		}
 	}
+	// The scope is given as the entity's (a string or an array of them) or
+	// as its temporal evolution: Property instances whose values are scopes
+	// (as the temporal representation renders it, clause 4.18).
+	scopeInsts, err := parseScopeInstances(doc["scope"])
+	if err != nil {
+		return nil, err
+	}
+	if scopeInsts != nil {
+		delete(head, "scope")
+	}
 	var e *ngsild.Entity
-	var err error
 	if whole {
 		e, err = ngsild.ParseEntity(head, ctx, ngsild.ParseOptions{})
 	} else {
@@ -77,6 +86,9 @@ func parseTemporal(doc map[string]any, ctx *jsonld.Context, whole bool) (*tempor
 	}
 	b := &temporalBody{id: e.ID, types: e.Types, scope: e.Scope, attrs: map[string][]*ngsild.Attr{}}
 	_, b.hasScope = doc["scope"]
+	if scopeInsts != nil {
+		b.hasScope, b.attrs[temporal.ScopeAttr] = false, scopeInsts
+	}
 	keys := make([]string, 0, len(doc))
 	for k := range doc {
 		keys = append(keys, k)
@@ -401,4 +413,70 @@ func nullInstance(it any) (any, bool) {
 		return c, true
 	}
 	return it, false
+}
+
+// parseScopeInstances parses a scope given as its temporal evolution: an
+// array of Property instances (or one) whose values are a scope or an
+// array of scopes (clause 4.18). It returns nil for a scope in the
+// entity's own form (a string or an array of strings).
+func parseScopeInstances(v any) ([]*ngsild.Attr, error) {
+	items, isArray := v.([]any)
+	if !isArray {
+		if _, ok := v.(map[string]any); !ok {
+			return nil, nil
+		}
+		items = []any{v}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	if _, ok := items[0].(map[string]any); !ok {
+		return nil, nil
+	}
+	out := make([]*ngsild.Attr, 0, len(items))
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, problem.BadData("scope: mix of scopes and scope instances")
+		}
+		for k := range m {
+			switch k {
+			case "type", "value", "observedAt":
+			default:
+				return nil, problem.BadData("scope: an instance holds type, value and observedAt, not %q", k)
+			}
+		}
+		if t, ok := m["type"]; ok && t != "Property" {
+			return nil, problem.BadData("scope: an instance is a Property, not %v", t)
+		}
+		var scopes []any
+		switch x := m["value"].(type) {
+		case string:
+			scopes = []any{x}
+		case []any:
+			scopes = x
+		default:
+			return nil, problem.BadData("scope: the value of an instance is a scope or an array of scopes")
+		}
+		for _, sc := range scopes {
+			str, ok := sc.(string)
+			if !ok {
+				return nil, problem.BadData("scope: %v is not a scope", sc)
+			}
+			if err := ngsild.ValidateScope(str); err != nil {
+				return nil, err
+			}
+		}
+		a := &ngsild.Attr{Type: ngsild.Property, Value: scopes}
+		if raw, ok := m["observedAt"]; ok {
+			str, _ := raw.(string)
+			t, err := ngsild.ParseDateTime(str)
+			if err != nil {
+				return nil, problem.BadData("scope: observedAt %v is not a DateTime", raw)
+			}
+			a.ObservedAt = t
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

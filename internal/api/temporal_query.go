@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -197,7 +199,7 @@ func (a *API) retrieveTemporal(c *call) (*response, error) {
 		return nil, err
 	}
 	defer r.Close()
-	res, err := c.readEntities(r, []temporal.EntityInfo{info}, req)
+	res, err := c.readEntities(r, []temporal.EntityInfo{info}, req, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -343,6 +345,7 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 		slices.Reverse(ids)
 	}
 	var page []temporal.EntityInfo
+	var scopes map[string][]temporal.ScopeSpan // of the entities a scope query selected
 	matched := 0
 	for _, id := range ids {
 		if ctx.Err() != nil {
@@ -355,12 +358,18 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 		if !ok || !ts.identity(&info) {
 			continue
 		}
-		ok, err := c.temporalMatch(r, &info, ts.filter, req)
+		ok, spans, err := c.temporalMatch(r, &info, ts.filter, req)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			continue
+		}
+		if spans != nil {
+			if scopes == nil {
+				scopes = map[string][]temporal.ScopeSpan{}
+			}
+			scopes[info.ID] = spans
 		}
 		if matched >= offset && matched < offset+limit {
 			page = append(page, info)
@@ -370,7 +379,7 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 	if err := checkEligible(page, req); err != nil {
 		return nil, err
 	}
-	res, err := c.readEntities(r, page, req)
+	res, err := c.readEntities(r, page, req, scopes)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +403,7 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 // result (clause 5.7.4.4): it has the attributes asked for, instances of
 // them (or of any attribute) in the time range, and the instances in the
 // range satisfy q, the geo-query and the scope query.
-func (c *call) temporalMatch(r *temporal.Reader, info *temporal.EntityInfo, f *query.Query, req *temporalRequest) (bool, error) {
+func (c *call) temporalMatch(r *temporal.Reader, info *temporal.EntityInfo, f *query.Query, req *temporalRequest) (bool, []temporal.ScopeSpan, error) {
 	found := false
 	for _, s := range info.Series {
 		if s.Attr == temporal.ScopeAttr || (req.o.Attrs != nil && !slices.Contains(req.o.Attrs, s.Attr)) {
@@ -405,7 +414,7 @@ func (c *call) temporalMatch(r *temporal.Reader, info *temporal.EntityInfo, f *q
 		}
 		ok, err := r.Any(s, req.q)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if ok {
 			found = true
@@ -413,50 +422,43 @@ func (c *call) temporalMatch(r *temporal.Reader, info *temporal.EntityInfo, f *q
 		}
 	}
 	if !found {
-		return false, nil
+		return false, nil, nil
 	}
 	if f.Q == nil && f.Geo == nil && f.ScopeQ == nil {
-		return true, nil
+		return true, nil, nil
 	}
 	e := &ngsild.Entity{ID: info.ID, Types: info.Types, Attrs: map[string][]*ngsild.Attr{}}
-	need := f.Attrs()
+	var spans []temporal.ScopeSpan
 	if f.ScopeQ != nil {
-		need = append(need, temporal.ScopeAttr)
+		var err error
+		if spans, err = matchingScopes(r, info, f, req.q); err != nil || spans == nil {
+			return false, nil, err
+		}
 	}
+	if f.Q == nil && f.Geo == nil {
+		return true, spans, nil
+	}
+	need := f.Attrs()
 	for _, s := range info.Series {
 		if !slices.Contains(need, s.Attr) {
 			continue
 		}
 		vals, complete, err := r.Values(s, req.q, 10*maxResponseInstances)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if !complete {
-			return false, problem.New(problem.TooComplexQuery, "a filter of the query reads more than %d instances of %s in %s; narrow the time range", 10*maxResponseInstances, s.Attr, info.ID)
-		}
-		if s.Attr == temporal.ScopeAttr {
-			for _, v := range vals {
-				list, _ := v.Value.([]any)
-				for _, x := range list {
-					if str, ok := x.(string); ok && !slices.Contains(e.Scope, str) {
-						e.Scope = append(e.Scope, str)
-					}
-				}
-			}
-			continue
+			return false, nil, problem.New(problem.TooComplexQuery, "a filter of the query reads more than %d instances of %s in %s; narrow the time range", 10*maxResponseInstances, s.Attr, info.ID)
 		}
 		e.Attrs[s.Attr] = append(e.Attrs[s.Attr], vals...)
 	}
 	if f.Q != nil && !query.MatchQ(f.Q, e) {
-		return false, nil
+		return false, nil, nil
 	}
 	if f.Geo != nil && !f.Geo.Match(e) {
-		return false, nil
+		return false, nil, nil
 	}
-	if f.ScopeQ != nil && !query.MatchScope(f.ScopeQ, e) {
-		return false, nil
-	}
-	return true, nil
+	return true, spans, nil
 }
 
 func keepDataset(ids []string, ds string) bool {
@@ -707,4 +709,43 @@ func noLinkedEntities(q string, projections ...string) error {
 		}
 	}
 	return nil
+}
+
+// matchingScopes returns the spans of an entity's scope history that meet
+// the query's time range and satisfy its scope query, clipped to the range
+// (clause 5.7.4.4 S4 and annex C.5.16: a scope is valid from when it is set
+// until replaced or removed, clause 4.18); nil when there are none.
+func matchingScopes(r *temporal.Reader, info *temporal.EntityInfo, f *query.Query, q temporal.Query) ([]temporal.ScopeSpan, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	switch q.Rel {
+	case temporal.After:
+		lo = q.At
+	case temporal.Before:
+		hi = q.At
+	case temporal.Between:
+		lo, hi = q.At, q.End
+	}
+	var out []temporal.ScopeSpan
+	for _, si := range info.Series {
+		if si.Attr != temporal.ScopeAttr {
+			continue
+		}
+		spans, err := r.ScopeSpans(si)
+		if errors.Is(err, temporal.ErrTooManyScopeChanges) {
+			return nil, problem.New(problem.TooComplexQuery, "the scope of %s changed more often than a scope query evaluates", info.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range spans {
+			if sp.To <= lo || sp.From >= hi {
+				continue
+			}
+			if !query.MatchScope(f.ScopeQ, &ngsild.Entity{ID: info.ID, Types: info.Types, Scope: sp.Scope}) {
+				continue
+			}
+			out = append(out, sp)
+		}
+	}
+	return out, nil
 }

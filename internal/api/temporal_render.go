@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
@@ -64,7 +65,12 @@ func memberKept(o *ngsild.RenderOptions, name string) bool {
 // readEntities reads the selected series of the entities: instances (at
 // most the limit per series, cut to a common time range when one was
 // truncated) or aggregation periods.
-func (c *call) readEntities(r *temporal.Reader, infos []temporal.EntityInfo, req *temporalRequest) (*temporalResult, error) {
+//
+// scopes, when a scope query selected the entities, holds the spans of
+// time in which each entity's scope satisfied it: only the instances in
+// them are kept, and the scope valid when the range starts is shown with
+// the entity (annex C.5.16).
+func (c *call) readEntities(r *temporal.Reader, infos []temporal.EntityInfo, req *temporalRequest, scopes map[string][]temporal.ScopeSpan) (*temporalResult, error) {
 	res := &temporalResult{infos: infos, series: make([][]seriesResult, len(infos)), q: req.q}
 	n := 0
 	for i, info := range infos {
@@ -91,6 +97,9 @@ func (c *call) readEntities(r *temporal.Reader, infos []temporal.EntityInfo, req
 				return nil, err
 			}
 			sr.insts = p.Instances
+			if spans, ok := scopes[infos[i].ID]; ok {
+				sr.insts = inScopeSpans(sr.insts, spans, sr.si.Attr == temporal.ScopeAttr)
+			}
 			if !p.Truncated || len(p.Instances) == 0 {
 				continue
 			}
@@ -399,4 +408,28 @@ func emptyDoc(d ngsild.Doc) bool {
 		}
 	}
 	return true
+}
+
+// inScopeSpans keeps the instances whose time falls in one of the spans;
+// for the scope series itself it also adds the instances that set a span
+// before it began within the range.
+func inScopeSpans(insts []temporal.Instance, spans []temporal.ScopeSpan, scope bool) []temporal.Instance {
+	var out []temporal.Instance
+	for _, in := range insts {
+		for _, sp := range spans {
+			if in.Time >= sp.From && in.Time < sp.To {
+				out = append(out, in)
+				break
+			}
+		}
+	}
+	if scope {
+		for _, sp := range spans {
+			if !slices.ContainsFunc(out, func(in temporal.Instance) bool { return in.ID == sp.Instance.ID }) {
+				out = append(out, sp.Instance)
+			}
+		}
+		slices.SortStableFunc(out, func(a, b temporal.Instance) int { return cmp.Compare(a.Time, b.Time) })
+	}
+	return out
 }
