@@ -44,11 +44,33 @@ func TemporalValuesKey(k AttrType) string {
 
 // TemporalValue returns the value of one instance in the simplified
 // temporal representation: the value of a Property or GeoProperty, the
-// object of a Relationship, and for the other kinds the one-member object
-// naming their value member ({"languageMap": …}, {"vocab": …}, …), as the
-// simplified representation of clause 4.5.4 gives them. With o.Lang a
-// LanguageProperty gives the string in the best language.
+// object of a Relationship, the bare ordered array of a ListProperty or
+// ListRelationship (clause 4.5.9, its examples 3 and 7), and for the other
+// kinds the one-member object naming their value member ({"languageMap":
+// …}, {"vocab": …}, {"json": …}), as the simplified representation of
+// clause 4.5.4 gives them. With o.Lang a LanguageProperty gives the string
+// in the best language.
 func TemporalValue(a *Attr, o RenderOptions) any {
 	r := newRenderer(&o)
-	return r.simplified(a)
+	v := r.simplified(a)
+	if a.Type != ListProperty && a.Type != ListRelationship {
+		return v
+	}
+	d, ok := v.(Doc)
+	if !ok || len(d) != 1 {
+		return v
+	}
+	list, ok := d[0].Value.([]any)
+	if !ok || a.Type == ListProperty {
+		return d[0].Value
+	}
+	// The objects of a ListRelationship, without their {"object": …} wraps.
+	bare := make([]any, len(list))
+	for i, e := range list {
+		bare[i] = e
+		if w, ok := e.(Doc); ok && len(w) == 1 && w[0].Key == "object" {
+			bare[i] = w[0].Value
+		}
+	}
+	return bare
 }
