@@ -184,7 +184,9 @@ func scopeInstance(scope []string, at int64) inst {
 	for i, s := range scope {
 		v[i] = s
 	}
-	return fromAttr(&ngsild.Attr{Type: ngsild.Property, Value: v}, at, at, false)
+	// Clause 4.5.6: a scope changed through the Core API gets observedAt, a
+	// copy of its modifiedAt.
+	return fromAttr(&ngsild.Attr{Type: ngsild.Property, Value: v, ObservedAt: msTime(at)}, at, at, false)
 }
 
 // scopeDeletion records that the scope was removed: an empty scope with

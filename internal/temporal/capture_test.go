@@ -62,6 +62,13 @@ func TestCapture(t *testing.T) {
 	if len(scope.Instances) != 2 {
 		t.Errorf("scope history: %+v", scope.Instances)
 	}
+	for _, in := range scope.Instances {
+		// Clause 4.5.6: observedAt is a copy of modifiedAt for a scope
+		// changed through the Core API.
+		if a := in.Attr; a.ObservedAt.IsZero() || !a.ObservedAt.Equal(a.ModifiedAt) {
+			t.Errorf("scope instance observedAt %v, modifiedAt %v; want equal", a.ObservedAt, a.ModifiedAt)
+		}
+	}
 
 	// The entity is deleted: every attribute gets a deletion record.
 	if err := s.Handle(ctx, []store.Event{{Op: store.OpDelete, Before: v3, Time: at(9), Seq: 5}}); err != nil {
