@@ -227,10 +227,6 @@ func encodeChunk(insts []inst) []byte {
 // decodeChunk decodes a chunk, appending its instances to out.
 func decodeChunk(b []byte, out []inst) ([]inst, error) { return decodeChunkParts(b, out, true) }
 
-// decodeChunkTimes decodes a chunk's times, numbers and flags but not its
-// values and unitCodes: what finding where instances lie needs.
-func decodeChunkTimes(b []byte, out []inst) ([]inst, error) { return decodeChunkParts(b, out, false) }
-
 // scratch holds the columns decodeChunkParts decodes through.
 type scratch struct {
 	col  []int64
@@ -239,6 +235,9 @@ type scratch struct {
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
+// decodeChunkParts is decodeChunk; without values it decodes only the
+// times, numbers and flags (what finding where instances lie needs), not
+// the values and unitCodes.
 func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 	r := &reader{b: b}
 	if r.byte() != chunkVersion {

@@ -188,15 +188,10 @@ func sortHits(h []hit) {
 	})
 }
 
-// scan visits the windows lo..hi of a series, in order or backwards, with
-// each window's instances sorted by key time and number, until visit
+// scanParts visits the windows lo..hi of a series, in order or backwards,
+// with each window's instances sorted by key time and number, until visit
 // returns false. The slice visit gets is reused for the next window.
-func (r *Reader) scan(ser uint64, lo, hi int64, backward bool, visit func(w int64, insts []inst) bool) error {
-	return r.scanParts(ser, lo, hi, backward, true, visit)
-}
-
-// scanParts is scan; without values, the instances hold only their times,
-// numbers and flags.
+// Without values, the instances hold only their times, numbers and flags.
 func (r *Reader) scanParts(ser uint64, lo, hi int64, backward, values bool, visit func(w int64, insts []inst) bool) error {
 	buf := r.buf[:0]
 	defer func() { r.buf = buf[:0] }()
