@@ -159,6 +159,8 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(0), uint8(11), "type=X&timerel=between&timeAt=2026-01-01T00:00:00Z&endTimeAt=2026-02-01T00:00:00Z&q=p>0&lastN=2&options=temporalValues", ``, "", uint8(1))
 	f.Add(uint8(1), uint8(16), "", `{"type":"Query","entities":[{"type":"X"}],"temporalQ":{"timerel":"after","timeAt":"2026-01-01T00:00:00Z","lastN":3}}`, "application/json", uint8(0))
 	f.Add(uint8(2), uint8(15), "", `[{"type":"Property","value":2}]`, "application/json", uint8(0))
+	f.Add(uint8(1), uint8(11), "", `{"id":"urn:ngsi-ld:X:1","type":"X","scope":[{"type":"Property","value":["/a","/b"],"observedAt":"2026-01-01T00:00:00Z"}],"r":{"type":"Relationship","object":"urn:ngsi-ld:null"}}`, "application/json", uint8(0))
+	f.Add(uint8(1), uint8(16), "", `{"type":"Query","entities":[{"type":"X"}],"scopeQ":"/a/#","temporalQ":{"timerel":"after","timeAt":"2026-01-01T00:00:00Z"},"aggrParams":{"aggrMethods":["max"],"aggrPeriodDuration":"PT1H"}}`, "application/json", uint8(0))
 	st, err := embedded.Open(embedded.Options{Dir: f.TempDir(), NoSync: true})
 	if err != nil {
 		f.Fatal(err)
