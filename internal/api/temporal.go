@@ -394,10 +394,7 @@ func nullInstance(it any) (any, bool) {
 		}
 		return false
 	}
-	for member, placeholder := range map[string]any{
-		"value": "null", "object": "urn:ngsi-ld:null-placeholder", "objectList": []any{"urn:ngsi-ld:null-placeholder"},
-		"languageMap": map[string]any{ngsild.NoneDataset: "null"}, "valueList": []any{"null"}, "vocab": "null", "json": "null",
-	} {
+	for _, member := range nullMembers {
 		v, ok := m[member]
 		if !ok || !isNull(v) {
 			continue
@@ -406,14 +403,32 @@ func nullInstance(it any) (any, bool) {
 		for k, x := range m {
 			c[k] = x
 		}
-		if member == "value" && m["type"] == "GeoProperty" {
-			placeholder = map[string]any{"type": "Point", "coordinates": []any{0.0, 0.0}}
+		var placeholder any
+		switch member {
+		case "object":
+			placeholder = "urn:ngsi-ld:null-placeholder"
+		case "objectList":
+			placeholder = []any{"urn:ngsi-ld:null-placeholder"}
+		case "languageMap":
+			placeholder = map[string]any{ngsild.NoneDataset: "null"}
+		case "valueList":
+			placeholder = []any{"null"}
+		case "value":
+			placeholder = "null"
+			if m["type"] == "GeoProperty" {
+				placeholder = map[string]any{"type": "Point", "coordinates": []any{0.0, 0.0}}
+			}
+		default:
+			placeholder = "null"
 		}
 		c[member] = placeholder
 		return c, true
 	}
 	return it, false
 }
+
+// nullMembers are the value members that may hold the NGSI-LD Null.
+var nullMembers = [...]string{"value", "object", "objectList", "languageMap", "valueList", "vocab", "json"}
 
 // parseScopeInstances parses a scope given as its temporal evolution: an
 // array of Property instances (or one) whose values are a scope or an
