@@ -3,8 +3,9 @@ GO        ?= go
 STATICCHECK_VERSION ?= v0.7.0
 FUZZTIME  ?= 10s
 BIN       ?= bin
+ARGS      ?=
 
-.PHONY: all build run demo test race vet staticcheck fuzz-smoke e2e check bench bench-short conformance clean
+.PHONY: all build run demo test race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal conformance clean
 
 all: build
 
@@ -19,7 +20,7 @@ test: ## the README's test command: every unit, HTTP black-box, store contract a
 	$(GO) test ./...
 
 race: ## the packages with concurrency, under the race detector
-	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/...
+	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/... ./internal/temporal/...
 
 vet:
 	$(GO) vet ./...
@@ -42,6 +43,9 @@ bench: build ## the load tool's full suite (1M entities): figures for BENCHMARKS
 
 bench-short: build
 	$(BIN)/qala-bench suite -qala $(BIN)/qala -short
+
+bench-temporal: build ## the temporal suite at full size (129.6 M instances, ~8 min); ARGS=-short for the CI size
+	$(BIN)/qala-bench temporalsuite -qala $(BIN)/qala $(ARGS)
 
 conformance: build ## ETSI suite areas of the core and query issues (needs the suite set up: ../shared/conformance/README.md)
 	./.ci/conformance.sh

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store"
+	"github.com/qala-city/qala/internal/temporal"
 )
 
 // Config holds the limits and options of the API.
@@ -29,6 +31,18 @@ type Config struct {
 	CORSOrigins []string // allowed origins; empty disables CORS, "*" allows any
 	SourceName  string   // name of this broker in /info/sourceIdentity
 	Version     string
+
+	// History serves the temporal API (clauses 5.6.11–5.6.16, 5.7.3, 5.7.4);
+	// nil answers it with OperationNotSupported.
+	History *temporal.Store
+	// HistorySync, when set, waits until the history holds every write
+	// acknowledged so far (bounded by its context), so that a client reads
+	// its own writes in the temporal API.
+	HistorySync func(context.Context) error
+	// TemporalLimit is the most instances of one attribute a temporal
+	// response holds before it is paginated (206, clause 6.3.10; default
+	// 1,000).
+	TemporalLimit int
 }
 
 // API serves the NGSI-LD API over a store.
@@ -58,6 +72,9 @@ func New(cfg Config, st store.Store, res *jsonld.Resolver, log *slog.Logger, reg
 	}
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
+	}
+	if cfg.TemporalLimit <= 0 {
+		cfg.TemporalLimit = 1000
 	}
 	if cfg.SourceName == "" {
 		cfg.SourceName = "qala"

@@ -15,6 +15,7 @@ import (
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/temporal"
 )
 
 func do(t testing.TB, method, url, ct, body string, hdr ...string) (*http.Response, []byte) {
@@ -138,7 +139,10 @@ func FuzzAPI(f *testing.F) {
 	paths := []string{"/ngsi-ld/v1/entities", "/ngsi-ld/v1/entities/urn:ngsi-ld:X:1", "/ngsi-ld/v1/entities/urn:ngsi-ld:X:1/attrs",
 		"/ngsi-ld/v1/entities/urn:ngsi-ld:X:1/attrs/p", "/ngsi-ld/v1/entityOperations/create", "/ngsi-ld/v1/entityOperations/upsert",
 		"/ngsi-ld/v1/entityOperations/update", "/ngsi-ld/v1/entityOperations/merge", "/ngsi-ld/v1/entityOperations/delete",
-		"/ngsi-ld/v1/jsonldContexts", "/ngsi-ld/v1/jsonldContexts/x"}
+		"/ngsi-ld/v1/jsonldContexts", "/ngsi-ld/v1/jsonldContexts/x",
+		"/ngsi-ld/v1/temporal/entities", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs",
+		"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs/p", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs/p/urn:ngsi-ld:Instance:1.1767225600000.0",
+		"/ngsi-ld/v1/temporal/entityOperations/query"}
 	methods := []string{"GET", "POST", "PATCH", "PUT", "DELETE"}
 	// Link headers come from a fixed set: the fuzzer must not make the
 	// server fetch @contexts from arbitrary hosts.
@@ -150,13 +154,25 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(5), uint8(1), "", `[{"id":"urn:ngsi-ld:X:1","type":"X","@context":{"X":"urn:x"}}]`, "application/ld+json", uint8(0))
 	f.Add(uint8(0), uint8(0), "type=X&attrs=p&count=true&limit=0", ``, "", uint8(3))
 	f.Add(uint8(1), uint8(0), "options=keyValues,sysAttrs&lang=fr;q=0.5", ``, "", uint8(2))
+	f.Add(uint8(1), uint8(11), "", `{"id":"urn:ngsi-ld:X:1","type":"X","p":[{"type":"Property","value":1,"observedAt":"2026-01-01T00:00:00Z"},{"value":"a","datasetId":"urn:d"}]}`, "application/json", uint8(0))
+	f.Add(uint8(0), uint8(12), "options=aggregatedValues&aggrMethods=avg,distinctCount&aggrPeriodDuration=P1M&timerel=before&timeAt=2027-01-01T00:00:00Z", ``, "", uint8(0))
+	f.Add(uint8(0), uint8(11), "type=X&timerel=between&timeAt=2026-01-01T00:00:00Z&endTimeAt=2026-02-01T00:00:00Z&q=p>0&lastN=2&options=temporalValues", ``, "", uint8(1))
+	f.Add(uint8(1), uint8(16), "", `{"type":"Query","entities":[{"type":"X"}],"temporalQ":{"timerel":"after","timeAt":"2026-01-01T00:00:00Z","lastN":3}}`, "application/json", uint8(0))
+	f.Add(uint8(2), uint8(15), "", `[{"type":"Property","value":2}]`, "application/json", uint8(0))
+	f.Add(uint8(1), uint8(11), "", `{"id":"urn:ngsi-ld:X:1","type":"X","scope":[{"type":"Property","value":["/a","/b"],"observedAt":"2026-01-01T00:00:00Z"}],"r":{"type":"Relationship","object":"urn:ngsi-ld:null"}}`, "application/json", uint8(0))
+	f.Add(uint8(1), uint8(16), "", `{"type":"Query","entities":[{"type":"X"}],"scopeQ":"/a/#","temporalQ":{"timerel":"after","timeAt":"2026-01-01T00:00:00Z"},"aggrParams":{"aggrMethods":["max"],"aggrPeriodDuration":"PT1H"}}`, "application/json", uint8(0))
 	st, err := embedded.Open(embedded.Options{Dir: f.TempDir(), NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer st.Close()
 	res, _ := jsonld.New(jsonld.Config{})
-	h := api.New(api.Config{MaxBody: 1 << 16}, st, res, nil, nil)
+	hist, err := temporal.Open(temporal.Options{Dir: f.TempDir(), NoSync: true, CompactInterval: -1, RetentionInterval: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer hist.Close()
+	h := api.New(api.Config{MaxBody: 1 << 16, History: hist, TemporalLimit: 5}, st, res, nil, nil)
 	f.Fuzz(func(t *testing.T, m, p uint8, query, body, ct string, l uint8) {
 		link := links[int(l)%len(links)]
 		if strings.Contains(body, "://") && !strings.Contains(body, "uri.etsi.org") && !strings.Contains(body, "smartdatamodels") {

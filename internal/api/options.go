@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/qala-city/qala/internal/jsonld"
@@ -48,37 +49,44 @@ func (c *call) renderOptions(ctx *jsonld.Context) (ngsild.RenderOptions, error) 
 		}
 	}
 	o.SysAttrs = opts["sysAttrs"]
+	return o, c.selectionOptions(ctx, &o)
+}
+
+// selectionOptions reads the parameters that select what of an entity is
+// rendered (attrs, pick, omit, lang, datasetId) into o.
+func (c *call) selectionOptions(ctx *jsonld.Context, o *ngsild.RenderOptions) error {
+	var err error
 	if o.Attrs, err = c.termList("attrs", ctx); err != nil {
-		return o, err
+		return err
 	}
 	if c.pick, err = c.projection("pick", ctx, false); err != nil {
-		return o, err
+		return err
 	}
 	if c.omit, err = c.projection("omit", ctx, true); err != nil {
-		return o, err
+		return err
 	}
 	o.Pick, o.Omit = c.pick.members(), c.omit.members()
 	if o.Pick != nil && o.Omit != nil {
-		return o, problem.BadData("pick and omit must not be used together")
+		return problem.BadData("pick and omit must not be used together")
 	}
 	if (o.Pick != nil || o.Omit != nil) && o.Attrs != nil {
-		return o, problem.BadData("attrs must not be used together with pick or omit")
+		return problem.BadData("attrs must not be used together with pick or omit")
 	}
 	if v, ok := c.query["lang"]; ok {
 		if len(v) != 1 || strings.TrimSpace(v[0]) == "" {
-			return o, problem.BadData("lang must be one language tag, a comma-separated list of them, or *")
+			return problem.BadData("lang must be one language tag, a comma-separated list of them, or *")
 		}
 		o.Lang = v[0]
 	}
 	if v, ok := c.query["datasetId"]; ok {
 		for _, s := range splitList(strings.Join(v, ",")) {
 			if s != "@none" && !isURI(s) {
-				return o, problem.BadData("datasetId %q is not a URI", s)
+				return problem.BadData("datasetId %q is not a URI", s)
 			}
 			o.DatasetIDs = append(o.DatasetIDs, s)
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // optionSet reads a comma-separated list parameter whose values must come
@@ -150,9 +158,14 @@ func splitList(s string) []string {
 }
 
 // validName reports whether s may be an attribute name or type term in a
-// query parameter: no characters forbidden by clause 4.6.2.
+// query parameter: no characters forbidden by clause 4.6.2, and not a dot
+// segment ("." or "..", also percent-encoded: RFC 3986 clause 5.2.4 would
+// resolve it away from the attribute it stands for in a path).
 func validName(s string) bool {
 	if s == "" || len(s) > 1024 {
+		return false
+	}
+	if d, err := url.PathUnescape(s); s == "." || s == ".." || (err == nil && (d == "." || d == "..")) {
 		return false
 	}
 	for _, r := range s {

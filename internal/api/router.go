@@ -102,12 +102,18 @@ func matchSegs(pat, segs []string) (map[string]string, bool) {
 }
 
 // matchSegsEmpty reports whether path matches the pattern except that the
-// entityId parameter is empty, and returns the parameter's name.
+// entityId parameter is empty, or an attrId parameter that is not the last
+// segment (".../attrs//{instanceId}": no resource can be meant but that
+// attribute's), and returns the parameter's name.
 func matchSegsEmpty(pat, segs []string) (string, bool) {
 	empty := ""
 	for i, p := range pat {
 		if p == "{entityId}" && segs[i] == "" {
 			empty = "entity id"
+			continue
+		}
+		if p == "{attrId}" && segs[i] == "" && i < len(pat)-1 {
+			empty = "attribute name"
 			continue
 		}
 		if len(p) > 1 && p[0] == '{' {

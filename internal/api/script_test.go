@@ -166,7 +166,7 @@ func parseScript(src string) ([]step, error) {
 	return steps, nil
 }
 
-var checkedHeaders = []string{"Location", "Content-Type", "Link", "NGSILD-Results-Count", "NGSILD-Tenant", "Allow"}
+var checkedHeaders = []string{"Location", "Content-Type", "Link", "NGSILD-Results-Count", "NGSILD-Tenant", "Allow", "Content-Range"}
 
 func writeStep(out *strings.Builder, st step, resp *http.Response, body string) {
 	fmt.Fprintf(out, "=== %s\n%s %s\n", st.title, st.method, st.path)

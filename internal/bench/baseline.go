@@ -28,6 +28,7 @@ const maxBaselineBody = 64 << 20
 //	                                           (query-city entities if q, georel or offset is given)
 //	GET   /ngsi-ld/v1/types                    the query city's types (details or not), 200
 //	GET   /ngsi-ld/v1/attributes               the query city's attribute list, 200
+//	POST, GET /ngsi-ld/v1/temporal/entities…   the temporal suite's routes (handleTemporal)
 //	GET   /health, GET /trivial                "ok", 200 (the trivial anchor)
 func BaselineHandler() http.Handler {
 	bodies := Bodies{RunID: "baseline"}
@@ -105,6 +106,7 @@ func BaselineHandler() http.Handler {
 	mux.HandleFunc("GET /ngsi-ld/v1/attributes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, attributes)
 	})
+	handleTemporal(mux)
 	trivial := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok")

@@ -63,6 +63,15 @@ Usage:
       shape against both, and print a Markdown table with the goals of
       "Query the city", the load time and the RSS.
 
+  qala-bench temporalsuite -qala PATH [-short] [-sensors N] [-days D] [-json FILE]
+      Start the baseline and a fresh "qala serve", ingest 1-minute readings of
+      3 attributes of -sensors sensors over -days days through POST
+      /temporal/entities (1,000 sensors × 30 days = 129.6 M instances; 100 × 3
+      with -short), compact and weigh the history, then run the temporal query
+      shapes (a month in hourly buckets, lastN=100, a type-wide daily
+      aggregation) against both, and print a Markdown table with the goals of
+      "The city's memory".
+
   qala-bench suite -qala PATH [-short] [-json FILE] [-pprof DIR]
       Start the baseline (in its own process) and PATH as "qala serve" on free ports;
       measure idle start and memory, run every shape against both, load
@@ -91,6 +100,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdSuite(ctx, args[1:], stdout, stderr)
 	case "querysuite":
 		err = cmdQuerySuite(ctx, args[1:], stdout, stderr)
+	case "temporalsuite":
+		err = cmdTemporalSuite(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -325,6 +336,63 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 		rep.Markdown(stdout)
 		if *jsonFile != "" {
 			data, jerr := json.MarshalIndent(rep, "", "  ")
+			if jerr == nil {
+				jerr = writeFile(*jsonFile, append(data, '\n'))
+			}
+			if jerr != nil {
+				return fmt.Errorf("json report: %w", jerr)
+			}
+		}
+		if err == nil && len(rep.Errors) > 0 {
+			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
+		}
+	}
+	return err
+}
+
+func cmdTemporalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("temporalsuite", "temporalsuite -qala PATH [-short] [flags]", stderr)
+	qala := fs.String("qala", "", "`path` of the qala binary (required)")
+	short := fs.Bool("short", false, "CI variant: 100 sensors × 3 days, 3 s per query shape")
+	sensors := fs.Int("sensors", 0, "sensors of the data set (default 1000; 100 with -short)")
+	days := fs.Int("days", 0, "days of 1-minute readings (default 30; 3 with -short)")
+	batch := fs.Int("batch", 0, "readings of each attribute per ingest request (default 1000)")
+	loadC := fs.Int("load-c", 0, "concurrent ingest requests (default 4)")
+	d := fs.Duration("d", 0, "`duration` of each query shape (default 10s; 3s with -short)")
+	c := fs.Int("c", 0, "workers of the query shapes (default 2: the goals are latencies)")
+	typeLimit := fs.Int("type-limit", 0, "sensors of the type-wide aggregation (default 100)")
+	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
+	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
+	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *qala == "" {
+		fmt.Fprintln(stderr, "-qala is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg := DefaultTemporalConfig(*short)
+	cfg.Qala, cfg.Keep, cfg.Log = *qala, *keep, stderr
+	if !*inProcess {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary for the baseline process: %w", err)
+		}
+		cfg.BaselineBin = self
+	}
+	setPositive(&cfg.Sensors, *sensors)
+	setPositive(&cfg.Days, *days)
+	setPositive(&cfg.Batch, *batch)
+	setPositive(&cfg.LoadWorkers, *loadC)
+	setPositive(&cfg.Duration, *d)
+	setPositive(&cfg.Concurrency, *c)
+	setPositive(&cfg.TypeLimit, *typeLimit)
+	rep, err := RunTemporalSuite(ctx, cfg)
+	if rep != nil {
+		rep.Markdown(stdout)
+		if *jsonFile != "" {
+			data, jerr := rep.JSON()
 			if jerr == nil {
 				jerr = writeFile(*jsonFile, append(data, '\n'))
 			}

@@ -93,6 +93,12 @@ type Config struct {
 	// City, if set, makes the upsert shape write the city's entities in
 	// order instead of new ones (see LoadCity).
 	City *City
+	// Request, if set, makes the requests instead of Shape (which then only
+	// names the run): it renders the next request's body into buf, drawing
+	// from the worker's rng. OK then decides which statuses are successes
+	// (default: 2xx).
+	Request func(buf []byte, rng *randv2.Rand) (method, path string, body []byte)
+	OK      func(status int) bool
 }
 
 // DefaultConfig returns the defaults of the run subcommand.
@@ -118,7 +124,7 @@ func (c *Config) check() error {
 		return err
 	}
 	switch {
-	case !c.Shape.known():
+	case !c.Shape.known() && c.Request == nil:
 		return fmt.Errorf("shape %q: want one of %v", c.Shape, allShapes)
 	case c.Concurrency < 1 || c.Concurrency > 10000:
 		return fmt.Errorf("concurrency %d: want 1..10000", c.Concurrency)
@@ -431,6 +437,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func (r *runner) work(ctx context.Context, deadline time.Time, d doer, t *tally, rng *randv2.Rand) {
 	var buf []byte
 	ok := r.cfg.Shape.ok
+	if r.cfg.Request != nil {
+		ok = r.cfg.OK
+		if ok == nil {
+			ok = func(status int) bool { return status/100 == 2 }
+		}
+	}
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		if max := r.cfg.MaxRequests; max > 0 && r.issued.Add(1) > max {
 			return
@@ -456,6 +468,9 @@ func (r *runner) work(ctx context.Context, deadline time.Time, d doer, t *tally,
 // request returns the next request of the run, rendering its body into buf;
 // the query shapes draw their parameters from rng.
 func (r *runner) request(buf []byte, rng *randv2.Rand) (method, path string, body []byte) {
+	if r.cfg.Request != nil {
+		return r.cfg.Request(buf, rng)
+	}
 	const entities = "/ngsi-ld/v1/entities"
 	now := time.Now()
 	switch r.cfg.Shape {

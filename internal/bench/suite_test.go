@@ -55,6 +55,9 @@ func fakeQala(args []string) error {
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(*data, "history"), 0o755); err != nil {
+		return err
+	}
 	file := filepath.Join(*data, "ids.json")
 	var mu sync.Mutex
 	ids := map[string]bool{}
@@ -89,6 +92,15 @@ func fakeQala(args []string) error {
 			return
 		}
 		base.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("POST /admin/history/compact", func(w http.ResponseWriter, r *http.Request) {
+		// Something to weigh, as a compacted history would be.
+		if err := os.WriteFile(filepath.Join(*data, "history", "000001.sst"), make([]byte, 4096), 0o644); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"merged":0}`))
 	})
 	srv := &http.Server{Addr: *listen, Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)

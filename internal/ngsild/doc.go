@@ -83,6 +83,9 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
+	case json.RawMessage:
+		// Already encoded (a renderer's bulk output): copied as is.
+		return append(b, x...), nil
 	case json.Number:
 		if x == "" {
 			return append(b, '0'), nil

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qala-city/qala/internal/temporal"
 )
 
 // Config is the configuration of `qala serve`. Every field has a flag and a
@@ -36,6 +38,16 @@ type Config struct {
 	NoSync          bool // benchmarks only: do not fsync acknowledged writes
 	MemoryLimit     string
 	Pprof           bool
+
+	// History records the history of every tenant and entity type;
+	// HistoryRetention (an ISO 8601 or Go duration, "" forever) and
+	// HistoryRules refine it (temporal.ParseRules). When HistorySet, they
+	// replace the configuration persisted by /admin/history.
+	History          bool
+	HistoryRetention string
+	HistoryRules     string
+	HistorySet       bool
+	TemporalLimit    int
 
 	Postgres string
 	NATS     string
@@ -74,6 +86,15 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	boolean(&c.NoSync, "unsafe-no-sync", false, "do not fsync writes (benchmarks only: acknowledged writes may be lost)")
 	boolean(&c.Pprof, "pprof", false, "serve /debug/pprof/ for profiling")
 	str(&c.MemoryLimit, "memory-limit", "", "soft memory limit of the Go runtime, e.g. 1536MiB or 4GiB (default: GOMEMLIMIT, else none)")
+	boolean(&c.History, "history", true, "record the history of entities (the temporal API); refine with --history-rules or /admin/history")
+	str(&c.HistoryRetention, "history-retention", "", "how long history is kept, e.g. P90D or 2160h (default: forever)")
+	str(&c.HistoryRules, "history-rules", "", `history per tenant and type, e.g. "type=Vehicle,retention=P30D;tenant=lab,enabled=false"`)
+	for _, name := range []string{"history", "history-retention", "history-rules"} {
+		if _, ok := os.LookupEnv(envName(name)); ok {
+			c.HistorySet = true
+		}
+	}
+	integer(&c.TemporalLimit, "temporal-limit", 1000, "most instances of one attribute in a temporal response; more are paginated (206)")
 	str(&c.Postgres, "postgres", "", "PostgreSQL DSN (not available yet)")
 	str(&c.NATS, "nats", "", "NATS URL for replica events (not available yet)")
 	str(&c.MQTT, "mqtt", "", "MQTT broker URL for ingestion (not available yet)")
@@ -102,6 +123,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Data == "" {
 		return fmt.Errorf("--data must name a directory")
+	}
+	if c.TemporalLimit < 1 {
+		return fmt.Errorf("--temporal-limit must be positive")
+	}
+	if _, err := c.historyConfig(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -189,4 +216,17 @@ func parseSize(flag, v, example string) (int64, error) {
 		return 0, fmt.Errorf("--%s %q is not a size such as %s", flag, v, example)
 	}
 	return int64(f * float64(mult)), nil
+}
+
+// historyConfig returns the history configuration the flags give, or nil
+// when none was given (the persisted one then applies).
+func (c *Config) historyConfig() (*temporal.Config, error) {
+	if !c.HistorySet {
+		return nil, nil
+	}
+	rules, err := temporal.ParseRules(c.HistoryRules)
+	if err != nil {
+		return nil, fmt.Errorf("--history-rules: %w", err)
+	}
+	return &temporal.Config{Enabled: c.History, Retention: c.HistoryRetention, Rules: rules}, nil
 }

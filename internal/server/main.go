@@ -53,6 +53,12 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qala serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "history", "history-retention", "history-rules":
+			cfg.HistorySet = true
+		}
+	})
 	log, err := NewLogger(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "qala serve:", err)

@@ -22,7 +22,9 @@ import (
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/demo"
 	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/temporal"
 )
 
 // Version is set at build time with -ldflags "-X .../server.Version=...".
@@ -33,11 +35,14 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store *embedded.Store
-	api   *api.API
-	http  *http.Server
-	ln    net.Listener
-	sim   *demo.Simulator
-	wg    sync.WaitGroup
+	hist  *temporal.Store
+	// follower feeds the history from the store's change log.
+	follower *store.Follower
+	api      *api.API
+	http     *http.Server
+	ln       net.Listener
+	sim      *demo.Simulator
+	wg       sync.WaitGroup
 }
 
 // New opens the store and builds the HTTP handler; it does not listen yet.
@@ -74,6 +79,15 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("context resolver: %w", err)
 	}
+	hcfg, _ := cfg.historyConfig() // checked by Validate
+	hist, err := temporal.Open(temporal.Options{Dir: filepath.Join(cfg.Data, "history"), Logger: log, Registerer: reg,
+		NoSync: cfg.NoSync, Config: hcfg, Expand: res.Core().ExpandTerm})
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	follower := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle, Logger: log}
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -84,6 +98,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	a := api.New(api.Config{
 		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit, QueryTimeout: cfg.QueryTimeout,
 		QueryMemory: int(queryMemory), CORSOrigins: origins, Version: Version,
+		History: hist, TemporalLimit: cfg.TemporalLimit,
+		HistorySync: func(ctx context.Context) error { return follower.WaitFor(ctx, st.LastSeq()) },
 	}, st, res, log, reg)
 
 	mux := http.NewServeMux()
@@ -92,6 +108,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", Version)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	admin := hist.AdminHandler()
+	mux.Handle("/admin/history", admin)
+	mux.Handle("/admin/history/", admin)
 	if cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -108,7 +127,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		mux.ServeHTTP(w, r)
 	})
 
-	s := &Server{cfg: cfg, log: log, store: st, api: a, ln: ln}
+	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, api: a, ln: ln}
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -137,10 +156,14 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopSim()
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		trimLog(bgCtx, s.store, s.log, 10*time.Second)
+		s.followHistory(bgCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		trimLog(bgCtx, s.store, s.log, 10*time.Second, s.follower.Cursor)
 	}()
 	if s.sim != nil {
 		s.wg.Add(1)
@@ -165,6 +188,9 @@ func (s *Server) Run(ctx context.Context) error {
 	stopSim()
 	stopBg()
 	s.wg.Wait()
+	if cerr := s.hist.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -177,7 +203,38 @@ func (s *Server) Run(ctx context.Context) error {
 
 func (s *Server) closeAll() {
 	s.ln.Close()
+	s.hist.Close()
 	s.store.Close()
+}
+
+// followHistory feeds the history from the change log until ctx is done.
+// When the log no longer holds the events after the history's cursor (a
+// history database newer than the store's log, or one restored from an
+// older backup), the history resumes from the newest event and says what
+// it missed.
+func (s *Server) followHistory(ctx context.Context) {
+	for {
+		err := s.follower.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, store.ErrLogTrimmed) {
+			last := s.store.LastSeq()
+			s.log.Warn("history missed change events the log no longer holds; it resumes from the newest",
+				"cursor", s.follower.Cursor(), "resume_after", last)
+			if err := s.hist.Resync(ctx, last); err != nil {
+				s.log.Error("history resync failed", "err", err)
+			}
+			s.follower.From = s.hist.Cursor()
+			continue
+		}
+		s.log.Error("history follower stopped", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // NewLogger returns the logger the configuration asks for.

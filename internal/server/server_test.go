@@ -98,8 +98,16 @@ func TestDemoCity(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Run(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	// Stop the server (its history follower may still be recording the
+	// demo city) before the data directory is removed.
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
 	for _, typ := range []string{"AirQualityObserved", "ParkingSpot", "Streetlight", "WasteContainer", "EVChargingStation", "Vehicle", "Building"} {
 		req, _ := http.NewRequest("GET", "http://"+s.Addr()+"/ngsi-ld/v1/entities?type="+typ+"&count=true&limit=1", nil)
 		req.Header.Set("Link", `<https://smartdatamodels.org/context.jsonld>; rel="http://www.w3.org/ns/json-ld#context"`)
