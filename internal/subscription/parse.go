@@ -150,11 +150,13 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func show(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil || len(b) > 80 {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil || b.Len() > 80 {
 		return "that value"
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // clearMember removes an optional member (PATCH with null).

@@ -62,8 +62,8 @@ type record struct {
 }
 
 const (
-	prefixSub    = 's'
-	keyCursor    = "c"
+	prefixSub = 's'
+	keyCursor = "c"
 )
 
 // ErrClosed is returned after Close.
