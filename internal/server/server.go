@@ -44,10 +44,10 @@ type Server struct {
 	// subFollower feeds the subscription pipeline from the change log.
 	subFollower *store.Follower
 	api         *api.API
-	http     *http.Server
-	ln       net.Listener
-	sim      *demo.Simulator
-	wg       sync.WaitGroup
+	http        *http.Server
+	ln          net.Listener
+	sim         *demo.Simulator
+	wg          sync.WaitGroup
 }
 
 // New opens the store and builds the HTTP handler; it does not listen yet.

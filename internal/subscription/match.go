@@ -1,7 +1,6 @@
 package subscription
 
 import (
-	"slices"
 	"time"
 
 	"github.com/qala-city/qala/internal/ngsild"
@@ -61,10 +60,12 @@ func (c *compiled) anyRelevant(e *ngsild.Entity) bool {
 // triggers (clause 5.2.12, notificationTrigger), considering only the
 // watched attributes when c has watchedAttributes:
 //   - entityCreated / entityDeleted: the entity was created / deleted;
-//   - attributeCreated: an attribute appeared (every attribute of a created
-//     entity counts as created);
-//   - attributeUpdated: an attribute present before and after was touched;
-//   - attributeDeleted: an attribute present before is gone;
+//   - attributeCreated: an attribute (instance) appeared (every attribute of
+//     a created entity counts as created);
+//   - attributeUpdated: an attribute instance present before and after was
+//     changed;
+//   - attributeDeleted: an attribute instance present before is gone (also
+//     when the whole entity is deleted);
 //   - entityUpdated: an existing entity changed.
 func (c *compiled) triggered(ev *store.Event) bool {
 	switch {
@@ -74,16 +75,9 @@ func (c *compiled) triggered(ev *store.Event) bool {
 		if c.has(TrigEntityCreated) && c.anyRelevant(ev.After) {
 			return true
 		}
-		if c.has(TrigAttributeCreated) {
-			for a := range ev.After.Attrs {
-				if c.relevant(a) {
-					return true
-				}
-			}
-		}
-		return false
+		return c.has(TrigAttributeCreated) && c.anyRelevantAttr(ev.After)
 	case ev.After == nil:
-		return c.has(TrigEntityDeleted) && c.anyRelevant(ev.Before)
+		return (c.has(TrigEntityDeleted) && c.anyRelevant(ev.Before)) || (c.has(TrigAttributeDeleted) && c.anyRelevantAttr(ev.Before))
 	}
 	touched := false
 	for _, a := range ev.Attrs {
@@ -91,16 +85,53 @@ func (c *compiled) triggered(ev *store.Event) bool {
 			continue
 		}
 		touched = true
-		_, inB := ev.Before.Attrs[a]
-		_, inA := ev.After.Attrs[a]
-		switch {
-		case !inB && inA && c.has(TrigAttributeCreated),
-			inB && inA && c.has(TrigAttributeUpdated),
-			inB && !inA && c.has(TrigAttributeDeleted):
+		created, updated, deleted := instanceChanges(ev.Before.Attrs[a], ev.After.Attrs[a])
+		if (created && c.has(TrigAttributeCreated)) || (updated && c.has(TrigAttributeUpdated)) || (deleted && c.has(TrigAttributeDeleted)) {
 			return true
 		}
 	}
 	return c.has(TrigEntityUpdated) && (touched || (c.watched == nil && len(ev.Attrs) == 0))
+}
+
+func (c *compiled) anyRelevantAttr(e *ngsild.Entity) bool {
+	for a := range e.Attrs {
+		if c.relevant(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// instanceChanges compares the instances of one attribute before and after
+// a change, by datasetId: some appeared, some present in both changed
+// (another instance or a new modifiedAt), some disappeared.
+func instanceChanges(before, after []*ngsild.Attr) (created, updated, deleted bool) {
+	for _, a := range after {
+		b := instanceOf(before, a.DatasetID)
+		switch {
+		case b == nil:
+			created = true
+		case b != a && !b.ModifiedAt.Equal(a.ModifiedAt):
+			updated = true
+		case b != a && b.ModifiedAt.IsZero():
+			updated = true
+		}
+	}
+	for _, b := range before {
+		if instanceOf(after, b.DatasetID) == nil {
+			deleted = true
+		}
+	}
+	return
+}
+
+func instanceOf(insts []*ngsild.Attr, ds string) *ngsild.Attr {
+	for _, a := range insts {
+		if a.DatasetID == ds {
+			return a
+		}
+	}
+	return nil
 }
 
 // matches reports whether ev must be notified to c; it does not look at
@@ -125,25 +156,30 @@ func (c *compiled) throttled(t time.Time) bool {
 	return t.Sub(c.lastSent) < time.Duration(c.Throttling*float64(time.Second))
 }
 
-// deletedAttrs lists the attributes ev removed, in name order.
-func deletedAttrs(ev *store.Event) []string {
+// deletedInstances returns the attribute instances ev removed that the
+// notification shows with the NGSI-LD Null: for an update, every instance
+// gone; for a deleted entity, every attribute with showChanges, else the
+// watched ones (clause 5.8.6; ETSI TP 046_21, 046_22_12, 046_37).
+func (c *compiled) deletedInstances(ev *store.Event) map[string][]*ngsild.Attr {
 	if ev.Before == nil {
 		return nil
 	}
-	var out []string
+	out := map[string][]*ngsild.Attr{}
 	if ev.After == nil {
-		for a := range ev.Before.Attrs {
-			out = append(out, a)
+		for a, insts := range ev.Before.Attrs {
+			if c.Notification.ShowChanges || (c.watched != nil && c.watched[a]) {
+				out[a] = insts
+			}
 		}
-	} else {
-		for _, a := range ev.Attrs {
-			if _, inB := ev.Before.Attrs[a]; inB {
-				if _, inA := ev.After.Attrs[a]; !inA {
-					out = append(out, a)
-				}
+		return out
+	}
+	for _, a := range ev.Attrs {
+		after := ev.After.Attrs[a]
+		for _, b := range ev.Before.Attrs[a] {
+			if instanceOf(after, b.DatasetID) == nil {
+				out[a] = append(out[a], b)
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"time"
 
@@ -46,17 +47,6 @@ func (c *compiled) renderOptions() ngsild.RenderOptions {
 	return o
 }
 
-// keeps reports whether attribute a is rendered with o.
-func keeps(o *ngsild.RenderOptions, a string) bool {
-	if o.Attrs != nil && !slices.Contains(o.Attrs, a) {
-		return false
-	}
-	if o.Pick != nil && !slices.Contains(o.Pick, a) {
-		return false
-	}
-	return !slices.Contains(o.Omit, a)
-}
-
 // valueKeys are the value member of each attribute kind in the normalized
 // representation, and the member showChanges adds for the previous value
 // (clause 5.2.14, showChanges).
@@ -86,89 +76,95 @@ func previous(insts []*ngsild.Attr, o ngsild.RenderOptions) (any, bool) {
 	return d.Get(k[0])
 }
 
-// renderEntity renders the entity of ev as the notification's data shows
-// it: the entity after the change, with the attributes the change deleted
-// (every attribute, when the entity was deleted, which then carries
-// deletedAt) set to the NGSI-LD Null, and with showChanges the previous
-// value of each attribute the change touched.
-func (c *compiled) renderEntity(ev *store.Event, o ngsild.RenderOptions) ngsild.Doc {
-	var d ngsild.Doc
-	if ev.After != nil {
-		d = ngsild.Render(ev.After, o)
-	} else {
-		e := *ev.Before
-		e.Attrs, e.DeletedAt = nil, ev.Time
-		so := o
-		so.SysAttrs = true // deletedAt shows; createdAt and modifiedAt only when asked
-		d = ngsild.Render(&e, so)
-		if !o.SysAttrs {
-			d = slices.DeleteFunc(d, func(m ngsild.Member) bool { return m.Key == "createdAt" || m.Key == "modifiedAt" })
-		}
+// tombstone is the instance a notification shows for an attribute
+// instance that was deleted: its value (object, languageMap...) is the
+// NGSI-LD Null (clause 4.5.0 of v1.8, 5.8.6); with sysAttrs it carries its
+// timestamps and deletedAt.
+func tombstone(b *ngsild.Attr, at time.Time, sysAttrs, entityDeleted bool) *ngsild.Attr {
+	t := &ngsild.Attr{Type: b.Type, DatasetID: b.DatasetID}
+	switch b.Type {
+	case ngsild.Relationship, ngsild.ListRelationship:
+		t.Object = ngsild.Null
+	case ngsild.LanguageProperty:
+		t.LanguageMap = map[string]any{ngsild.NoneDataset: ngsild.Null}
+	default:
+		t.Value = ngsild.Null
 	}
-	show := c.Notification.ShowChanges && ev.Before != nil
-	if show && ev.After != nil && o.Format != ngsild.KeyValues {
-		for _, a := range ev.Attrs {
-			before, after := ev.Before.Attrs[a], ev.After.Attrs[a]
-			if before == nil || after == nil || !keeps(&o, a) {
-				continue
-			}
-			prev, ok := previous(before, o)
-			if !ok {
-				continue
-			}
-			name := o.Context.CompactIRI(a)
-			for i := range d {
-				if d[i].Key != name {
-					continue
-				}
-				if ad, ok := d[i].Value.(ngsild.Doc); ok {
-					k := valueKeys[after[0].Type.String()]
-					d[i].Value = append(slices.Clone(ad), ngsild.Member{Key: k[1], Value: prev})
-				}
-			}
-		}
+	if sysAttrs {
+		t.CreatedAt, t.ModifiedAt, t.DeletedAt = b.CreatedAt, b.ModifiedAt, at
 	}
-	for _, a := range deletedAttrs(ev) {
-		if !keeps(&o, a) || !keepsDataset(&o, ev.Before.Attrs[a]) {
-			continue
-		}
-		name := o.Context.CompactIRI(a)
-		if o.Format == ngsild.KeyValues {
-			d = d.Add(name, ngsild.Null)
-			continue
-		}
-		insts := ev.Before.Attrs[a]
-		kind := insts[0].Type.String()
-		k := valueKeys[kind]
-		ad := ngsild.Doc{{Key: "type", Value: kind}}
-		if show {
-			if prev, ok := previous(insts, o); ok {
-				ad = ad.Add(k[1], prev)
-			}
-		}
-		ad = ad.Add(k[0], ngsild.Null)
-		if ds := insts[0].DatasetID; ds != "" && len(insts) == 1 {
-			ad = ad.Add("datasetId", ds)
-		}
-		d = d.Add(name, ad)
-	}
-	return d
+	return t
 }
 
-func keepsDataset(o *ngsild.RenderOptions, insts []*ngsild.Attr) bool {
-	if o.DatasetIDs == nil {
-		return true
+// renderEntity renders the entity of ev as the notification's data shows
+// it: the entity after the change, with the attribute instances the change
+// deleted shown with the NGSI-LD Null (for a deleted entity: its id, type
+// and deletedAt, and the attributes deletedInstances lists), and, with
+// showChanges, the previous value of each attribute the change touched.
+func (c *compiled) renderEntity(ev *store.Event, o ngsild.RenderOptions) ngsild.Doc {
+	gone := c.deletedInstances(ev)
+	base := ev.After
+	if ev.After == nil {
+		e := *ev.Before
+		e.Attrs, e.DeletedAt = map[string][]*ngsild.Attr{}, ev.Time
+		base = &e
+	} else if len(gone) > 0 {
+		e := *ev.After
+		e.Attrs = maps.Clone(ev.After.Attrs)
+		base = &e
 	}
-	for _, a := range insts {
-		ds := a.DatasetID
-		if ds == "" {
-			ds = ngsild.NoneDataset
-		}
-		if slices.Contains(o.DatasetIDs, ds) {
-			return true
+	for a, insts := range gone {
+		for _, b := range insts {
+			base.Attrs[a] = append(slices.Clone(base.Attrs[a]), tombstone(b, ev.Time, o.SysAttrs, ev.After == nil))
 		}
 	}
-	return false
+	d := ngsild.Render(base, o)
+	if o.Format == ngsild.KeyValues {
+		return d
+	}
+	show := c.Notification.ShowChanges && ev.Before != nil
+	for i := range d {
+		ad, ok := d[i].Value.(ngsild.Doc)
+		if !ok || d[i].Key == "@context" {
+			continue
+		}
+		if ev.Before == nil {
+			break
+		}
+		a := o.Context.ExpandTerm(d[i].Key)
+		before := ev.Before.Attrs[a]
+		if len(before) == 0 {
+			continue
+		}
+		var after []*ngsild.Attr
+		if ev.After != nil {
+			after = ev.After.Attrs[a]
+		}
+		_, isGone := gone[a]
+		if !isGone && !(show && slices.Contains(ev.Attrs, a)) {
+			continue
+		}
+		ad = slices.Clone(ad)
+		if show {
+			if prev, ok := previous(before, o); ok {
+				k := valueKeys[before[0].Type.String()]
+				if len(after) == 1 {
+					k = valueKeys[after[0].Type.String()]
+				}
+				ad = append(ad, ngsild.Member{Key: k[1], Value: prev})
+			}
+		}
+		if ev.After == nil && isGone {
+			// a deleted entity's LanguageProperty: the bare Null (ETSI TP 046_37)
+			for j := range ad {
+				if ad[j].Key == "languageMap" {
+					ad[j].Value = ngsild.Null
+				}
+			}
+		}
+		d[i].Value = ad
+	}
+	return d
 }
 
 // message renders the notification (clause 5.3.1) of entities docs (or,
@@ -186,6 +182,10 @@ func (c *compiled) message(id string, seq uint64, now time.Time, docs []ngsild.D
 	} else {
 		data := make([]any, len(docs))
 		for i, d := range docs {
+			if ep.Accept == mtLD {
+				// each entity of the data is a JSON-LD document of its own (ETSI TP 046_14, 046_19)
+				d = append(ngsild.Doc{{Key: "@context", Value: ContextValue(c.nctx)}}, d...)
+			}
 			data[i] = d
 		}
 		body = body.Add("data", data)
@@ -196,7 +196,7 @@ func (c *compiled) message(id string, seq uint64, now time.Time, docs []ngsild.D
 	}
 	m := &notify.Message{ID: id, Tenant: c.Tenant, Subscription: c.ID, Endpoint: ep, ContentType: ep.Accept, Body: b, Seq: seq, Created: now}
 	if ep.Accept != mtLD {
-		m.Link = `<` + c.nctx.LinkURL() + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
+		m.Link = `<` + LinkURL(c.nctx) + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
 	}
 	return m
 }

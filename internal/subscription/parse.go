@@ -18,8 +18,24 @@ import (
 // ContextValue returns the value under which ctx is kept with a
 // subscription (Subscription.Context): its source document, or its URL.
 func ContextValue(ctx *jsonld.Context) any {
-	if s := ctx.Source(); s != nil {
-		return s
+	switch s := ctx.Source().(type) {
+	case nil:
+		return ctx.LinkURL()
+	case []any:
+		if len(s) == 1 {
+			if u, ok := s[0].(string); ok {
+				return u // ["url"] is "url"
+			}
+		}
+	}
+	return ctx.Source()
+}
+
+// LinkURL is the URL of ctx for a Link header: the URL it was given as,
+// else the broker's URL for it.
+func LinkURL(ctx *jsonld.Context) string {
+	if u, ok := ContextValue(ctx).(string); ok {
+		return u
 	}
 	return ctx.LinkURL()
 }

@@ -237,7 +237,7 @@ func (c *compiled) view() *View {
 	return &View{Sub: c.Subscription, Status: c.status, sctx: c.ctx}
 }
 
-// List returns a tenant's subscriptions in id order.
+// List returns a tenant's subscriptions in the order they were created.
 func (r *Registry) List(tenant string) []*View {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -250,6 +250,9 @@ func (r *Registry) List(tenant string) []*View {
 		out = append(out, c.view())
 	}
 	slices.SortFunc(out, func(a, b *View) int {
+		if c := a.Sub.CreatedAt.Compare(b.Sub.CreatedAt); c != 0 {
+			return c
+		}
 		switch {
 		case a.Sub.ID < b.Sub.ID:
 			return -1

@@ -83,7 +83,9 @@ func (v *View) Render(ctx *jsonld.Context, now time.Time, sysAttrs bool, include
 	if len(s.DatasetIDs) > 0 {
 		d = d.Add("datasetId", anyList(s.DatasetIDs))
 	}
-	d = d.Add("isActive", s.IsActive())
+	if s.Active != nil {
+		d = d.Add("isActive", *s.Active)
+	}
 	if !s.ExpiresAt.IsZero() {
 		d = d.Add("expiresAt", s.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	}
