@@ -178,13 +178,14 @@ func (t *tenantIdx) remove(c *compiled) {
 	}
 }
 
-// candidates calls f once for each subscription that may match ev. seq
-// deduplicates: a subscription reached through several keys is offered once.
-func (t *tenantIdx) candidates(ev *store.Event, f func(*compiled)) {
+// candidates calls f once for each subscription that may match ev. stamp,
+// new for each call, deduplicates: a subscription reached through several
+// keys is offered once.
+func (t *tenantIdx) candidates(ev *store.Event, stamp uint64, f func(*compiled)) {
 	visit := func(l []*compiled) {
 		for _, c := range l {
-			if c.mark != ev.Seq {
-				c.mark = ev.Seq
+			if c.mark != stamp {
+				c.mark = stamp
 				f(c)
 			}
 		}

@@ -158,7 +158,7 @@ type compiled struct {
 	dirty    bool
 	lastSent time.Time // throttling: the event time of the last notification
 	nextDue  time.Time // timeInterval: when the next periodic notification is due
-	mark     uint64    // the last event Seq this subscription was considered for
+	mark     uint64    // the stamp of the last candidates call that offered it
 }
 
 type selector struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -673,7 +674,7 @@ func compile(s *Subscription, ctx *jsonld.Context) (*compiled, error) {
 	}
 	var err error
 	if s.Q != "" {
-		if c.q, err = query.ParseQ(s.Q, ctx); err != nil {
+		if c.q, err = query.ParseQ(unescapeQ(s.Q), ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -706,6 +707,20 @@ func compile(s *Subscription, ctx *jsonld.Context) (*compiled, error) {
 		}
 	}
 	return c, nil
+}
+
+// unescapeQ decodes percent-escapes in a subscription's q, which clients
+// copy from URLs (clause 4.9 percent-encodes q in a query string; ETSI TP
+// 046_05 sends name=="Eiffel%20Tower"). A q that is not validly escaped is
+// taken as written.
+func unescapeQ(q string) string {
+	if !strings.Contains(q, "%") {
+		return q
+	}
+	if u, err := url.PathUnescape(q); err == nil {
+		return u
+	}
+	return q
 }
 
 func prefix(p string, err error) error {

@@ -50,33 +50,11 @@ func (p *Pipeline) Handle(ctx context.Context, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	now := p.Reg.now()
-	var msgs []*notify.Message
-	var marks []sentMark
 	r := p.Reg
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return ErrClosed
+	msgs, marks, err := r.match(evs, r.now())
+	if err != nil {
+		return err
 	}
-	for i := range evs {
-		ev := &evs[i]
-		ti := r.tenants[ev.Tenant]
-		if ti == nil {
-			continue
-		}
-		ti.candidates(ev, func(c *compiled) {
-			if !c.matches(ev) || c.throttled(ev.Time) {
-				return
-			}
-			msgs = append(msgs, c.eventMessage(ev, now))
-			marks = append(marks, sentMark{c, c.lastSent})
-			if c.Throttling > 0 {
-				c.lastSent = ev.Time
-			}
-		})
-	}
-	r.mu.Unlock()
 	if len(msgs) > 0 {
 		if err := p.Sink.Enqueue(ctx, msgs); err != nil {
 			// The events come again: undo the throttling marks.
@@ -89,6 +67,37 @@ func (p *Pipeline) Handle(ctx context.Context, evs []store.Event) error {
 		}
 	}
 	return r.SetCursor(evs[len(evs)-1].Seq)
+}
+
+// match renders the notifications evs cause, and marks the throttled
+// subscriptions as notified (marks lets the caller undo that).
+func (r *Registry) match(evs []store.Event, now time.Time) ([]*notify.Message, []sentMark, error) {
+	var msgs []*notify.Message
+	var marks []sentMark
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, nil, ErrClosed
+	}
+	for i := range evs {
+		ev := &evs[i]
+		ti := r.tenants[ev.Tenant]
+		if ti == nil {
+			continue
+		}
+		r.stamp++
+		ti.candidates(ev, r.stamp, func(c *compiled) {
+			if !c.matches(ev) || c.throttled(ev.Time) {
+				return
+			}
+			msgs = append(msgs, c.eventMessage(ev, now))
+			marks = append(marks, sentMark{c, c.lastSent})
+			if c.Throttling > 0 {
+				c.lastSent = ev.Time
+			}
+		})
+	}
+	return msgs, marks, nil
 }
 
 // RunPeriodic sends the notifications of timeInterval subscriptions until

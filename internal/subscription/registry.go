@@ -54,6 +54,7 @@ type Registry struct {
 	mu      sync.Mutex
 	tenants map[string]*tenantIdx
 	closed  bool
+	stamp   uint64 // of the last candidates call
 }
 
 type record struct {
@@ -294,7 +295,7 @@ func (r *Registry) Update(ctx context.Context, tenant, id string, patch func(*Su
 	if old == nil {
 		return notFound(id)
 	}
-	c.status, c.lastSent, c.mark = old.status, old.lastSent, old.mark
+	c.status, c.lastSent = old.status, old.lastSent
 	if err := r.put(c); err != nil {
 		return err
 	}

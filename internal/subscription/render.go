@@ -165,8 +165,12 @@ func (v *View) renderNotification(ctx *jsonld.Context) ngsild.Doc {
 			d = d.Add("status", NotifOK)
 		}
 	}
-	d = d.Add("timesSent", st.TimesSent)
-	d = d.Add("timesFailed", st.TimesFailed)
+	if st.TimesSent > 0 {
+		d = d.Add("timesSent", st.TimesSent)
+	}
+	if st.TimesFailed > 0 {
+		d = d.Add("timesFailed", st.TimesFailed)
+	}
 	if !st.LastNotification.IsZero() {
 		d = d.Add("lastNotification", ts(st.LastNotification))
 	}
