@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qala-city/qala/internal/ngsild"
@@ -141,6 +142,15 @@ func (a *API) querySubscriptions(c *call) (*response, error) {
 	resp.body = out
 	resp = withContext(resp, mt, ctx)
 	c.pageLinks(resp, offset, limit, offset+limit < len(all), mt)
+	// Page links in their compact form, without blanks around ";" (both
+	// are RFC 8288; ETSI TP 031_02 compares the compact one as a string).
+	if ls := resp.header.Values("Link"); len(ls) > 0 {
+		for i, l := range ls {
+			if strings.Contains(l, `rel="prev"`) || strings.Contains(l, `rel="next"`) {
+				ls[i] = strings.ReplaceAll(l, "; ", ";")
+			}
+		}
+	}
 	return resp, nil
 }
 

@@ -355,3 +355,38 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	ts.do("GET", "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:lamp", "", "", 404)
 	ts.do("GET", "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:lamp", "t2", "", 200)
 }
+
+// TestNotificationRepresentations: the notification's data follows the
+// subscription's format, lang, pick and endpoint.accept (clause 5.3.1,
+// 5.2.14): GeoJSON as a FeatureCollection, concise, a language picked.
+func TestNotificationRepresentations(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	geoR, conciseR := newReceiver(t), newReceiver(t)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"type":"Subscription","entities":[{"type":"Park"}],
+		"notification":{"format":"keyValues","endpoint":{"uri":"`+geoR.srv.URL+`","accept":"application/geo+json"}}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"type":"Subscription","entities":[{"type":"Park"}],"lang":"fr",
+		"notification":{"format":"concise","pick":["id","name"],"endpoint":{"uri":"`+conciseR.srv.URL+`"}}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Park:1","type":"Park",
+		"name":{"type":"LanguageProperty","languageMap":{"fr":"Parc central","en":"Central park"}},
+		"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[71.4,51.1]}}}`, 201)
+	ts.settle(geoR, conciseR)
+
+	g := geoR.all()
+	if len(g) != 1 {
+		t.Fatalf("GeoJSON notifications: %d", len(g))
+	}
+	fc, _ := g[0].body["data"].(map[string]any)
+	feats, _ := fc["features"].([]any)
+	if fc["type"] != "FeatureCollection" || len(feats) != 1 || g[0].header.Get("Content-Type") != "application/geo+json" {
+		t.Errorf("GeoJSON notification data: %v (%s)", g[0].body, g[0].header.Get("Content-Type"))
+	} else if f := feats[0].(map[string]any); f["id"] != "urn:ngsi-ld:Park:1" || f["geometry"].(map[string]any)["type"] != "Point" {
+		t.Errorf("feature: %v", f)
+	}
+	c := conciseR.data()
+	if len(c) != 1 || len(c[0]) != 2 || c[0]["id"] != "urn:ngsi-ld:Park:1" {
+		t.Fatalf("concise notification with pick id,name: %v", c)
+	}
+	if name, _ := c[0]["name"].(map[string]any); name["value"] != "Parc central" || name["lang"] != "fr" {
+		t.Errorf("name with lang=fr: %v", c[0]["name"])
+	}
+}
