@@ -390,3 +390,29 @@ func TestNotificationRepresentations(t *testing.T) {
 		t.Errorf("name with lang=fr: %v", c[0]["name"])
 	}
 }
+
+// TestNotificationJoin: join=flat adds the linked entities to the data,
+// join=inline puts each under its relationship (clause 4.5.23, 5.2.14).
+func TestNotificationJoin(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	flat, inline := newReceiver(t), newReceiver(t)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:City:Astana","type":"City","name":{"type":"Property","value":"Astana"}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"type":"Subscription","entities":[{"type":"Building"}],
+		"notification":{"format":"keyValues","join":"flat","endpoint":{"uri":"`+flat.srv.URL+`"}}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"type":"Subscription","entities":[{"type":"Building"}],
+		"notification":{"join":"inline","endpoint":{"uri":"`+inline.srv.URL+`"}}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Building:b1","type":"Building",
+		"locatedAt":{"type":"Relationship","object":"urn:ngsi-ld:City:Astana"}}`, 201)
+	ts.settle(flat, inline)
+	if got := ids(flat.data()); !slices.Equal(got, []string{"urn:ngsi-ld:Building:b1", "urn:ngsi-ld:City:Astana"}) {
+		t.Errorf("join=flat data: %v", flat.data())
+	}
+	d := inline.data()
+	if len(d) != 1 {
+		t.Fatalf("join=inline data: %v", d)
+	}
+	rel, _ := d[0]["locatedAt"].(map[string]any)
+	if linked, _ := rel["entity"].(map[string]any); linked["id"] != "urn:ngsi-ld:City:Astana" || rel["object"] != "urn:ngsi-ld:City:Astana" {
+		t.Errorf("join=inline relationship: %v", rel)
+	}
+}

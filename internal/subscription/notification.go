@@ -201,22 +201,40 @@ func (c *compiled) message(id string, seq uint64, now time.Time, docs []ngsild.D
 	return m
 }
 
-// eventMessage renders the notification of ev to c.
-func (c *compiled) eventMessage(ev *store.Event, now time.Time) *notify.Message {
+// eventMessage renders the notification of ev to c; get reads the
+// entities a join asks for (nil: no join).
+func (c *compiled) eventMessage(ev *store.Event, now time.Time, get Getter) *notify.Message {
 	o := c.renderOptions()
 	e := ev.After
 	if e == nil {
 		e = ev.Before
 	}
-	return c.message(NotificationID(c.Tenant, c.ID, ev.Seq), ev.Seq, now, []ngsild.Doc{c.renderEntity(ev, o)}, []*ngsild.Entity{e})
+	docs := []ngsild.Doc{c.renderEntity(ev, o)}
+	if get != nil && ev.After != nil {
+		switch c.Notification.Join {
+		case "flat":
+			docs = c.flat(docs, ev.After, o, get)
+		case "inline":
+			docs[0] = c.inline(docs[0], ev.After, o, get, 0, map[string]bool{})
+		}
+	}
+	return c.message(NotificationID(c.Tenant, c.ID, ev.Seq), ev.Seq, now, docs, []*ngsild.Entity{e})
 }
 
 // periodicMessage renders a periodic notification of entities es.
-func (c *compiled) periodicMessage(tick time.Time, now time.Time, es []*ngsild.Entity) *notify.Message {
+func (c *compiled) periodicMessage(tick time.Time, now time.Time, es []*ngsild.Entity, get Getter) *notify.Message {
 	o := c.renderOptions()
 	docs := make([]ngsild.Doc, len(es))
 	for i, e := range es {
 		docs[i] = ngsild.Render(e, o)
+		if get != nil && c.Notification.Join == "inline" {
+			docs[i] = c.inline(docs[i], e, o, get, 0, map[string]bool{})
+		}
+	}
+	if get != nil && c.Notification.Join == "flat" {
+		for _, e := range es {
+			docs = c.flat(docs, e, o, get)
+		}
 	}
 	return c.message(NotificationID(c.Tenant, c.ID, uint64(tick.UnixNano())), 0, now, docs, es)
 }

@@ -51,7 +51,7 @@ func (p *Pipeline) Handle(ctx context.Context, evs []store.Event) error {
 		return nil
 	}
 	r := p.Reg
-	msgs, marks, err := r.match(evs, r.now())
+	msgs, marks, err := r.match(evs, r.now(), p.getter(ctx))
 	if err != nil {
 		return err
 	}
@@ -69,9 +69,23 @@ func (p *Pipeline) Handle(ctx context.Context, evs []store.Event) error {
 	return r.SetCursor(evs[len(evs)-1].Seq)
 }
 
+// getter reads linked entities from the store (nil without one).
+func (p *Pipeline) getter(ctx context.Context) Getter {
+	if p.Store == nil {
+		return nil
+	}
+	return func(tenant, id string) *ngsild.Entity {
+		e, err := p.Store.Get(ctx, tenant, id)
+		if err != nil {
+			return nil
+		}
+		return e
+	}
+}
+
 // match renders the notifications evs cause, and marks the throttled
 // subscriptions as notified (marks lets the caller undo that).
-func (r *Registry) match(evs []store.Event, now time.Time) ([]*notify.Message, []sentMark, error) {
+func (r *Registry) match(evs []store.Event, now time.Time, get Getter) ([]*notify.Message, []sentMark, error) {
 	var msgs []*notify.Message
 	var marks []sentMark
 	r.mu.Lock()
@@ -90,7 +104,7 @@ func (r *Registry) match(evs []store.Event, now time.Time) ([]*notify.Message, [
 			if !c.matches(ev) || c.throttled(ev.Time) {
 				return
 			}
-			msgs = append(msgs, c.eventMessage(ev, now))
+			msgs = append(msgs, c.eventMessage(ev, now, get))
 			marks = append(marks, sentMark{c, c.lastSent})
 			if c.Throttling > 0 {
 				c.lastSent = ev.Time
@@ -160,7 +174,7 @@ func (p *Pipeline) periodic(ctx context.Context) {
 		if len(es) == 0 {
 			continue
 		}
-		m := d.c.periodicMessage(d.tick, now, es)
+		m := d.c.periodicMessage(d.tick, now, es, p.getter(ctx))
 		if err := p.Sink.Enqueue(ctx, []*notify.Message{m}); err != nil && ctx.Err() == nil && p.Log != nil {
 			p.Log.Warn("periodic notification not taken", "subscription", d.c.ID, "err", err)
 		}

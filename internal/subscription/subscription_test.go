@@ -164,7 +164,7 @@ func TestIndexSkipsNonMatching(t *testing.T) {
 	if len(seen) != 1 || seen[0] != "urn:ngsi-ld:Subscription:cars" {
 		t.Fatalf("candidates of a Car event: %v", seen)
 	}
-	msgs, _, err := r.match([]store.Event{ev}, time.Now())
+	msgs, _, err := r.match([]store.Event{ev}, time.Now(), nil)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("notifications: %d, %v", len(msgs), err)
 	}
@@ -185,7 +185,7 @@ func BenchmarkMatch(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				evs[0].Seq = uint64(i + 1)
-				msgs, _, _ := r.match(evs, now)
+				msgs, _, _ := r.match(evs, now, nil)
 				if len(msgs) != 1 {
 					b.Fatal(len(msgs))
 				}
