@@ -192,4 +192,3 @@ func keyValues(k string, v any) ([]KeyValue, error) {
 	}
 	return out, nil
 }
-
