@@ -149,7 +149,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{V311, "CONNACK reserved flags", []byte{0x20, 0x02, 0x02, 0}},
 		{V311, "SUBACK without codes", []byte{0x90, 0x02, 0, 1}},
 		{V311, "unknown type 15", []byte{0xf0, 0x00}},
-		{V311, "CONNECT level 3", append([]byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 3, 2, 0, 60, 0, 0})},
+		{V311, "CONNECT level 3", []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 3, 2, 0, 60, 0, 0}},
 		{V311, "SUBSCRIBE misplaced #", []byte{0x82, 0x07, 0, 1, 0, 2, '#', 'a', 0}},
 	}
 	for _, c := range bad {
