@@ -188,3 +188,23 @@ func TestParseEndpoint(t *testing.T) {
 		t.Fatalf("user without password: %+v", e)
 	}
 }
+
+// FuzzParseEndpoint: endpoint URIs come from subscriptions (user input);
+// parsing never panics, and an accepted endpoint has a valid topic name.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"mqtt://h/t", "mqtts://u:p@h:1/a/b", "mqtt://[::1]:1883/x", "mqtt://h/a/#", "mqtt://h/%00", "mqtt://u@h/t?q"} {
+		f.Add(s, "mqtt5.0", "1")
+	}
+	f.Fuzz(func(t *testing.T, uri, version, qos string) {
+		e, err := mqtt.ParseEndpoint(uri, []notify.KeyValue{{Key: "MQTT-Version", Value: version}, {Key: "MQTT-QoS", Value: qos}})
+		if err != nil {
+			return
+		}
+		if e.QoS > 2 || (e.Version != mqtt.V311 && e.Version != mqtt.V5) || e.Addr == "" {
+			t.Fatalf("accepted %q as %+v", uri, e)
+		}
+		if _, err := mqtt.Encode(&mqtt.Publish{Topic: e.Topic}, e.Version); err != nil {
+			t.Fatalf("accepted %q with topic %q that cannot be published: %v", uri, e.Topic, err)
+		}
+	})
+}
