@@ -59,8 +59,9 @@ type Client struct {
 
 // op is a QoS 1/2 PUBLISH or a SUBSCRIBE awaiting its acknowledgement.
 type op struct {
-	granted byte // SUBSCRIBE: the QoS the SUBACK granted
-	done    chan error
+	granted   byte  // SUBSCRIBE: the QoS the SUBACK granted
+	abandoned *conn // PUBLISH: the caller gave up while its handshake was open on this connection
+	done      chan error
 }
 
 func (o *op) finish(err error) {
@@ -160,32 +161,50 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, qos 
 	if err != nil {
 		return err
 	}
-	defer c.unregister(id)
 	p.PacketID = id
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		cn, err := c.ensure(ctx)
 		if err != nil {
+			c.unregister(id)
 			return err
 		}
 		if qos > cn.maxQoS {
+			c.unregister(id)
 			return &ReasonError{Packet: PUBLISH, Code: 0x9b, Version: cn.v,
 				Reason: fmt.Sprintf("the broker's Maximum QoS is %d", cn.maxQoS)}
 		}
 		p.Dup = attempt > 0
 		if err := cn.write(p); err != nil {
+			if !cn.isDead() { // refused before sending (e.g. too large): no retry helps
+				c.unregister(id)
+				return err
+			}
 			lastErr = err
 			continue
 		}
 		select {
 		case err := <-o.done:
+			c.unregister(id)
 			return err
 		case <-cn.dead:
 			lastErr = cn.err
 		case <-ctx.Done():
+			// The broker may still hold the message: keep its packet
+			// identifier reserved until the handshake ends or the
+			// connection does, so that a new message never reuses an
+			// identifier the broker would take for a duplicate
+			// (MQTT 5.0, 4.3.3).
+			c.mu.Lock()
+			o.abandoned = cn
+			c.mu.Unlock()
+			if cn.isDead() {
+				c.unregister(id)
+			}
 			return ctx.Err()
 		}
 	}
+	c.unregister(id)
 	return fmt.Errorf("mqtt: publish to %s: connection lost: %w", topic, lastErr)
 }
 
@@ -466,13 +485,19 @@ func (cn *conn) readLoop(br *bufio.Reader) {
 	c := cn.c
 	for {
 		p, err := ReadPacket(br, cn.v, c.opts.MaxPacketSize)
+		if err == nil {
+			cn.lastRead.Store(time.Now().UnixNano())
+			err = cn.handle(p)
+		}
 		if err != nil {
 			cn.kill(err)
-			return
-		}
-		cn.lastRead.Store(time.Now().UnixNano())
-		if err := cn.handle(p); err != nil {
-			cn.kill(err)
+			c.mu.Lock()
+			for id, o := range c.inflight {
+				if o.abandoned == cn { // the session, and with it the handshake, is gone
+					delete(c.inflight, id)
+				}
+			}
+			c.mu.Unlock()
 			return
 		}
 	}
@@ -502,10 +527,14 @@ func (cn *conn) handle(p Packet) error {
 		}
 		c.mu.Lock()
 		o := c.inflight[p.PacketID]
+		abandoned := o != nil && o.abandoned != nil
+		if abandoned && (p.Kind != PUBREC || p.Reason >= 0x80) {
+			delete(c.inflight, p.PacketID) // the abandoned handshake is over
+		}
 		c.mu.Unlock()
 		switch {
 		case o == nil:
-			return nil // a late acknowledgement of an abandoned publish
+			return nil
 		case p.Reason >= 0x80:
 			o.finish(&ReasonError{Packet: p.Kind, Code: p.Reason, Version: cn.v, Reason: p.Props.String(PropReasonString)})
 		case p.Kind == PUBREC:

@@ -249,3 +249,83 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatal("publish succeeded through a silent broker")
 	}
 }
+
+// A QoS 2 publish whose caller gives up still completes its handshake, and
+// its packet identifier is not reused meanwhile: the broker would take a
+// new message with it for a duplicate and drop it (MQTT 5.0, 4.3.3).
+func TestAbandonedQoS2KeepsItsIdentifier(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type event struct {
+		kind byte
+		id   uint16
+	}
+	events := make(chan event, 10)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		send := func(p mqtt.Packet) { b, _ := mqtt.Encode(p, mqtt.V5); nc.Write(b) }
+		if _, err := mqtt.ReadPacket(br, mqtt.V5, 1<<20); err != nil {
+			return
+		}
+		send(&mqtt.Connack{})
+		for {
+			p, err := mqtt.ReadPacket(br, mqtt.V5, 1<<20)
+			if err != nil {
+				return
+			}
+			switch p := p.(type) {
+			case *mqtt.Publish:
+				events <- event{mqtt.PUBLISH, p.PacketID}
+				if string(p.Payload) == "slow" {
+					time.Sleep(300 * time.Millisecond)
+				}
+				send(&mqtt.Ack{Kind: mqtt.PUBREC, PacketID: p.PacketID})
+			case *mqtt.Ack:
+				events <- event{p.Kind, p.PacketID}
+				if p.Kind == mqtt.PUBREL {
+					send(&mqtt.Ack{Kind: mqtt.PUBCOMP, PacketID: p.PacketID})
+				}
+			}
+		}
+	}()
+	c := mqtt.New(mqtt.Options{Addr: ln.Addr().String()})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Publish(ctx, "t", []byte("slow"), 2, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow publish: %v", err)
+	}
+	if err := c.Publish(ctxT(t), "t", []byte("next"), 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []event
+	for len(got) < 4 {
+		select {
+		case e := <-events:
+			got = append(got, e)
+		case <-time.After(3 * time.Second):
+			t.Fatalf("events %v", got)
+		}
+	}
+	first, second := got[0].id, got[1].id
+	if got[0].kind != mqtt.PUBLISH || got[1].kind != mqtt.PUBLISH || first == second {
+		t.Fatalf("events %v: want two PUBLISH with distinct identifiers", got)
+	}
+	rel := map[uint16]bool{}
+	for _, e := range got[2:] {
+		if e.kind == mqtt.PUBREL {
+			rel[e.id] = true
+		}
+	}
+	if !rel[first] || !rel[second] {
+		t.Fatalf("events %v: want PUBREL for both identifiers", got)
+	}
+}
