@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -327,5 +328,52 @@ func TestAbandonedQoS2KeepsItsIdentifier(t *testing.T) {
 	}
 	if !rel[first] || !rel[second] {
 		t.Fatalf("events %v: want PUBREL for both identifiers", got)
+	}
+}
+
+// BenchmarkPublish: notifications published per second through the
+// in-process broker, sequentially (each waits for its handshake) and from
+// 16 goroutines sharing one connection. QALA_MQTT_INTEROP=1 uses Mosquitto.
+func BenchmarkPublish(b *testing.B) {
+	addr := ""
+	if os.Getenv("QALA_MQTT_INTEROP") == "1" {
+		addr = "127.0.0.1:1883"
+		if a := os.Getenv("QALA_MQTT_ADDR"); a != "" {
+			addr = a
+		}
+	} else {
+		addr = mqtttest.Start(b, mqtttest.Options{}).Addr
+	}
+	payload := []byte(notification)
+	for _, v := range []mqtt.Version{mqtt.V311, mqtt.V5} {
+		for qos := byte(0); qos <= 2; qos++ {
+			for _, par := range []int{1, 16} {
+				b.Run(fmt.Sprintf("%v/qos%d/conc%d", v, qos, par), func(b *testing.B) {
+					c := mqtt.New(mqtt.Options{Addr: addr, Version: v})
+					defer c.Close()
+					ctx := context.Background()
+					if err := c.Connect(ctx); err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(int64(len(payload)))
+					b.ResetTimer()
+					var wg sync.WaitGroup
+					per := b.N/par + 1
+					for g := 0; g < par; g++ {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for i := 0; i < per; i++ {
+								if err := c.Publish(ctx, "bench/qala", payload, qos, nil); err != nil {
+									b.Error(err)
+									return
+								}
+							}
+						}()
+					}
+					wg.Wait()
+				})
+			}
+		}
 	}
 }
