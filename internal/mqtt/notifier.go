@@ -167,7 +167,9 @@ func Message(m *notify.Message) (payload []byte, props Properties, err error) {
 		b.Write(k)
 		b.WriteByte(':')
 		b.Write(v)
-		props = append(props, Property{ID: PropUserProperty, Str: e.k, Val: e.v})
+		if checkString(e.k) == nil && checkString(e.v) == nil { // else in the JSON metadata only
+			props = append(props, Property{ID: PropUserProperty, Str: e.k, Val: e.v})
+		}
 	}
 	b.WriteString(`},"body":`)
 	b.Write(m.Body)
@@ -221,7 +223,12 @@ func (n *Notifier) Send(ctx context.Context, m *notify.Message) (status int, err
 	}
 	defer n.release(p)
 	if err := p.c.Publish(ctx, e.Topic, payload, e.QoS, props); err != nil {
-		return 0, fmt.Errorf("MQTT notification to %s (%s, QoS %d): %w", e.Addr, e.Version, e.QoS, err)
+		err = fmt.Errorf("MQTT notification to %s (%s, QoS %d): %w", e.Addr, e.Version, e.QoS, err)
+		var re *ReasonError
+		if errors.As(err, &re) && (re.Code == 0x95 || re.Code == 0x9b) { // too large, QoS not supported
+			err = n.permanent(err)
+		}
+		return 0, err
 	}
 	return 0, nil
 }

@@ -208,3 +208,27 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// A receiverInfo pair that is no valid MQTT string (here a NUL) stays in the
+// JSON metadata but is left out of the MQTT 5.0 user properties, instead of
+// making the notification unsendable.
+func TestNotifierOddReceiverInfo(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	n := &mqtt.Notifier{}
+	defer n.Close()
+	m := message(b.URI("", "t"), notify.KeyValue{Key: "MQTT-QoS", Value: "1"})
+	m.Endpoint.ReceiverInfo = append(m.Endpoint.ReceiverInfo, notify.KeyValue{Key: "nul", Value: "a\x00b"})
+	if _, err := n.Send(ctxT(t), m); err != nil {
+		t.Fatal(err)
+	}
+	got := b.Received()[0].Publish
+	var msg mqttMessage
+	if err := json.Unmarshal(got.Payload, &msg); err != nil || msg.Metadata["nul"] != "a\x00b" {
+		t.Fatalf("metadata %v, %v", msg.Metadata, err)
+	}
+	for _, u := range got.Props.User() {
+		if u.Key == "nul" {
+			t.Fatalf("user property %+v sent", u)
+		}
+	}
+}
