@@ -44,9 +44,9 @@ func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_notify_dead_letters",
 			Help: "Dead letters kept."}, func() float64 { return float64(d.dead.len()) }),
 		&queueCollector{d: d,
-			depth: prometheus.NewDesc("qala_notify_queue_depth", "Notifications waiting for an endpoint (memory and outbox).", []string{"endpoint"}, nil),
+			depth:    prometheus.NewDesc("qala_notify_queue_depth", "Notifications waiting for an endpoint (memory and outbox).", []string{"endpoint"}, nil),
 			inflight: prometheus.NewDesc("qala_notify_in_flight", "Delivery attempts in progress to an endpoint.", []string{"endpoint"}, nil),
-			backoff: prometheus.NewDesc("qala_notify_endpoint_failing", "1 while an endpoint's last attempt failed.", []string{"endpoint"}, nil),
+			backoff:  prometheus.NewDesc("qala_notify_endpoint_failing", "1 while an endpoint's last attempt failed.", []string{"endpoint"}, nil),
 		},
 	}
 	for i, c := range m.collectors {

@@ -159,6 +159,7 @@ func (q *queue) next() *item {
 	}
 	if q.spilled && len(q.pending) <= q.d.opts.QueueBound/2 {
 		q.load()
+		defer q.kick() // more work for more workers
 	}
 	if len(q.pending) == 0 {
 		return nil
@@ -196,9 +197,13 @@ func (q *queue) finish(it *item, status int, err error) {
 	if err == nil {
 		q.mu.Lock()
 		q.inflight--
+		recovered := q.failures > 0
 		q.failures = 0
 		q.backoffUntil = time.Time{}
 		q.lastOKAt = now
+		if recovered {
+			q.kick() // back to MaxInFlight workers
+		}
 		q.mu.Unlock()
 		d.report(it, q.label, true, status, nil, true, now)
 		d.del <- delReq{q: q, seq: it.seq}
@@ -216,9 +221,18 @@ func (q *queue) finish(it *item, status int, err error) {
 	d.report(it, q.label, false, status, err, final, now)
 	q.mu.Lock()
 	q.inflight--
-	q.failures++
 	q.lastErr = err.Error()
 	q.lastErrAt = now
+	if IsPermanent(err) {
+		// Wrong for this message, not a sign that the endpoint is down.
+		q.mu.Unlock()
+		d.deadLetter(q, it, status, err, now)
+		q.mu.Lock()
+		q.kick()
+		q.mu.Unlock()
+		return
+	}
+	q.failures++
 	delay := q.backoff(&it.msg.Endpoint)
 	q.backoffUntil = now.Add(delay)
 	if !final {
