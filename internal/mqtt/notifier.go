@@ -180,14 +180,11 @@ func Message(m *notify.Message) (payload []byte, props Properties, err error) {
 // Notifier is the MQTT transport of notifications: it keeps one
 // reconnecting client per broker, version and credentials, and publishes
 // each notification to the topic of its endpoint at the QoS notifierInfo
-// asks for. Its Send and Close methods have the signatures of the notify
-// package's Transport (register it for "mqtt" and "mqtts").
+// asks for. It is the notify package's Transport for "mqtt" and "mqtts"
+// (notify.Options.Transports); Close may be called more than once.
 type Notifier struct {
 	// TLS configures mqtts connections (nil: the system roots).
 	TLS *tls.Config
-	// Permanent, when set, wraps errors that no retry can fix (a malformed
-	// endpoint or body), e.g. notify.Permanent.
-	Permanent func(error) error
 	// IdleTimeout closes connections unused for this long (5 min).
 	IdleTimeout time.Duration
 	// KeepAlive of the connections (30 s).
@@ -233,12 +230,12 @@ func (n *Notifier) Send(ctx context.Context, m *notify.Message) (status int, err
 	return 0, nil
 }
 
-func (n *Notifier) permanent(err error) error {
-	if n.Permanent != nil {
-		return n.Permanent(err)
-	}
-	return err
-}
+// permanent marks errors no retry can fix (a malformed endpoint or body, a
+// message the broker can never take): the Dispatcher dead-letters them at
+// once.
+func (n *Notifier) permanent(err error) error { return notify.Permanent(err) }
+
+var _ notify.Transport = (*Notifier)(nil)
 
 func (n *Notifier) acquire(e *Endpoint) (*pooled, error) {
 	n.mu.Lock()
