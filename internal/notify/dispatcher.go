@@ -35,6 +35,10 @@ type Options struct {
 	// MaxInFlight is the number of concurrent attempts per endpoint (8);
 	// an endpoint that failed gets one at a time until it succeeds again.
 	MaxInFlight int
+	// MaxPerHost bounds the concurrent attempts to one receiver
+	// (scheme://host:port) over all its endpoints (64), and so the
+	// connections kept alive to it.
+	MaxPerHost  int
 	Timeout     time.Duration // per attempt, when the Endpoint gives none (10 s)
 	MaxRetries  int           // retries after the first attempt before a message is dead-lettered (5); <0: none
 	BackoffBase time.Duration // first retry delay (500 ms), doubled per consecutive failure, with jitter
@@ -64,6 +68,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 8
+	}
+	if o.MaxPerHost <= 0 {
+		o.MaxPerHost = 64
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -111,7 +118,8 @@ type Dispatcher struct {
 	dead       *deadLetters
 
 	qmu    sync.RWMutex
-	queues map[uint64]*queue // by endpoint hash (the outbox key prefix)
+	queues map[uint64]*queue        // by endpoint hash (the outbox key prefix)
+	hosts  map[string]chan struct{} // by label: tokens for MaxPerHost
 
 	seq    atomic.Uint64 // the last outbox sequence number given out
 	stored atomic.Int64  // messages in the outbox
@@ -150,6 +158,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		wopts:      pebble.Sync,
 		transports: map[string]Transport{},
 		queues:     map[uint64]*queue{},
+		hosts:      map[string]chan struct{}{},
 		del:        make(chan delReq, 4096),
 		delDone:    make(chan struct{}),
 	}
@@ -157,7 +166,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		d.wopts = pebble.NoSync
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	ht := newHTTPTransport(opts.TLS, opts.MaxInFlight)
+	ht := newHTTPTransport(opts.TLS, opts.MaxPerHost)
 	d.transports["http"] = ht
 	d.transports["https"] = ht
 	for s, t := range opts.Transports {
@@ -261,7 +270,7 @@ func (d *Dispatcher) queueFor(e *Endpoint) *queue {
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	if q = d.queues[h]; q == nil {
-		q = newQueue(d, h, e.URI)
+		q = d.newQueue(h, e.URI)
 		d.queues[h] = q
 	}
 	return q

@@ -23,11 +23,13 @@ type httpTransport struct {
 func newHTTPTransport(tlsConf *tls.Config, perHost int) *httpTransport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:                 nil, // notifications go to the URI as given
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0, // bounded per host instead
-		MaxIdleConnsPerHost:   perHost,
+		Proxy:             nil, // notifications go to the URI as given
+		DialContext:       dialer.DialContext,
+		ForceAttemptHTTP2: true,
+		// Several endpoints (URIs) often share a receiver (host:port), each
+		// with up to MaxInFlight attempts: keep their connections alive.
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   max(256, perHost),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: 0,

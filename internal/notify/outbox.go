@@ -83,7 +83,7 @@ func (d *Dispatcher) loadOutbox() (uint64, error) {
 				// The loader deletes it when it reaches it.
 				m = &Message{Endpoint: Endpoint{URI: "invalid:"}}
 			}
-			q = newQueue(d, hash, m.Endpoint.URI)
+			q = d.newQueue(hash, m.Endpoint.URI)
 			q.spilled = true
 			d.queues[hash] = q
 		}

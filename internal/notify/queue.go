@@ -25,8 +25,9 @@ type item struct {
 type queue struct {
 	d     *Dispatcher
 	hash  uint64
-	uri   string // the URI of the first message seen (for the admin API)
-	label string // scheme://host:port (metrics)
+	uri   string        // the URI of the first message seen (for the admin API)
+	label string        // scheme://host:port (metrics)
+	host  chan struct{} // the receiver's tokens, shared by its endpoints
 
 	mu       sync.Mutex
 	pending  []*item
@@ -47,8 +48,15 @@ type queue struct {
 	lastOKAt     time.Time
 }
 
-func newQueue(d *Dispatcher, hash uint64, uri string) *queue {
-	return &queue{d: d, hash: hash, uri: uri, label: endpointLabel(uri), present: map[uint64]struct{}{}}
+// newQueue makes a queue; d.qmu is held.
+func (d *Dispatcher) newQueue(hash uint64, uri string) *queue {
+	label := endpointLabel(uri)
+	host := d.hosts[label]
+	if host == nil {
+		host = make(chan struct{}, d.opts.MaxPerHost)
+		d.hosts[label] = host
+	}
+	return &queue{d: d, hash: hash, uri: uri, label: label, host: host, present: map[uint64]struct{}{}}
 }
 
 func (q *queue) full() bool {
@@ -185,7 +193,15 @@ func (q *queue) run() {
 		}
 		q.inflight++
 		q.mu.Unlock()
-		status, err := q.d.attempt(it)
+		var status int
+		var err error
+		select {
+		case q.host <- struct{}{}:
+			status, err = q.d.attempt(it)
+			<-q.host
+		case <-q.d.ctx.Done():
+			err = q.d.ctx.Err()
+		}
 		q.finish(it, status, err)
 	}
 }
