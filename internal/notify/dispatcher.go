@@ -50,9 +50,16 @@ type Options struct {
 	// it): RootCAs, InsecureSkipVerify, client certificates. nil: the
 	// system roots.
 	TLS *tls.Config
-	// Transports adds (or replaces) transports by URI scheme, e.g. "mqtt"
-	// and "mqtts". http and https use the built-in HTTP transport unless
-	// replaced. The Dispatcher closes them on Close.
+	// Transports adds (or replaces) transports by URI scheme. http and
+	// https use the built-in HTTP transport unless replaced. The MQTT
+	// binding is wired as
+	//
+	//	n := &mqtt.Notifier{TLS: tlsConf, Permanent: notify.Permanent}
+	//	Transports: map[string]notify.Transport{"mqtt": n, "mqtts": n}
+	//
+	// (package mqtt imports this one, so the server does the wiring). The
+	// Dispatcher closes them on Close. A URI whose scheme has no transport
+	// is dead-lettered at once.
 	Transports map[string]Transport
 	// CloseGrace is how long Close lets in-flight attempts finish before
 	// cancelling them (1 s); the messages stay in the outbox either way.
