@@ -32,7 +32,7 @@ type Options struct {
 
 	QueueBound int // messages of one endpoint held in memory (1000); the rest wait in the outbox
 	QueueBytes int // body bytes of one endpoint held in memory (8 MiB)
-	// MaxInFlight is the number of concurrent attempts per endpoint (8);
+	// MaxInFlight is the number of concurrent attempts per endpoint (16);
 	// an endpoint that failed gets one at a time until it succeeds again.
 	MaxInFlight int
 	// MaxPerHost bounds the concurrent attempts to one receiver
@@ -74,7 +74,7 @@ func (o *Options) setDefaults() {
 		o.QueueBytes = 8 << 20
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 8
+		o.MaxInFlight = 16
 	}
 	if o.MaxPerHost <= 0 {
 		o.MaxPerHost = 64

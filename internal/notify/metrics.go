@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,6 +19,24 @@ type metrics struct {
 	dead       *prometheus.CounterVec
 	dropped    prometheus.Counter
 	latency    *prometheus.HistogramVec
+	series     sync.Map // subscription "\x00" endpoint -> *series
+}
+
+// series are the counters of one subscription and endpoint, looked up once.
+type series struct {
+	sent, failed, retried prometheus.Counter
+	latency               prometheus.Observer
+}
+
+func (m *metrics) seriesOf(sub, label string) *series {
+	k := sub + "\x00" + label
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{sent: m.sent.WithLabelValues(sub, label), failed: m.failed.WithLabelValues(sub, label),
+		retried: m.retried.WithLabelValues(sub, label), latency: m.latency.WithLabelValues(label)}
+	m.series.Store(k, s)
+	return s
 }
 
 func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
@@ -68,15 +88,15 @@ func (m *metrics) unregister() {
 
 // attempt counts an attempt.
 func (m *metrics) attempt(a *Attempt, label string) {
-	l := prometheus.Labels{"subscription": a.Msg.Subscription, "endpoint": label}
+	s := m.seriesOf(a.Msg.Subscription, label)
 	if a.OK {
-		m.sent.With(l).Inc()
-		m.latency.WithLabelValues(label).Observe(a.Latency.Seconds())
+		s.sent.Inc()
+		s.latency.Observe(a.Latency.Seconds())
 		return
 	}
-	m.failed.With(l).Inc()
+	s.failed.Inc()
 	if !a.Final {
-		m.retried.With(l).Inc()
+		s.retried.Inc()
 	}
 }
 
@@ -89,6 +109,12 @@ func (m *metrics) deadLettered(msg *Message, label string, dropped int) {
 
 // forget drops a subscription's series.
 func (m *metrics) forget(sub string) {
+	m.series.Range(func(k, _ any) bool {
+		if s := k.(string); len(s) > len(sub) && s[:len(sub)] == sub && s[len(sub)] == 0 {
+			m.series.Delete(k)
+		}
+		return true
+	})
 	l := prometheus.Labels{"subscription": sub}
 	m.sent.DeletePartialMatch(l)
 	m.failed.DeletePartialMatch(l)
