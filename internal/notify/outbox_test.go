@@ -273,3 +273,38 @@ func TestBoundedBacklog(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWithHangingEndpoint: Close does not wait for an endpoint that
+// hangs beyond its grace; the message stays in the outbox and is delivered
+// after the next Open.
+func TestCloseWithHangingEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiver(t, false)
+	hang := make(chan struct{})
+	rc.setFail(func(r *http.Request, _ int64) int {
+		select {
+		case <-hang:
+			return 0
+		case <-r.Context().Done():
+			return 503
+		}
+	})
+	d := openTest(t, dir, Options{Timeout: time.Minute, CloseGrace: 200 * time.Millisecond})
+	m := msg(rc.srv.URL, "s")
+	enqueue(t, d, m)
+	waitFor(t, "the attempt to start", 5*time.Second, func() bool { return rc.n.Load() == 1 })
+	start := time.Now()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Close took %v with a hanging endpoint", took)
+	}
+	close(hang)
+	d = openTest(t, dir, Options{})
+	defer d.Close()
+	rc.waitDistinct(t, 1, 5*time.Second)
+	if rc.count(m.ID) != 1 {
+		t.Errorf("delivered %d times", rc.count(m.ID))
+	}
+}
