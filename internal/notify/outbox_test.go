@@ -81,15 +81,24 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked []string
+	var amu sync.Mutex
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			amu.Lock()
 			acked = append(acked, sc.Text())
+			amu.Unlock()
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// Kill once a good part of the child's 6,000 messages are acknowledged
+	// (most of them still undelivered: the receiver takes ~1,000/s).
+	waitFor(t, "2,000 acknowledged messages", 20*time.Second, func() bool {
+		amu.Lock()
+		defer amu.Unlock()
+		return len(acked) >= 2000
+	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -250,6 +250,9 @@ func (q *queue) finish(it *item, status int, err error) {
 	}
 	q.failures++
 	delay := q.backoff(&it.msg.Endpoint)
+	if ra := min(retryAfterOf(err), q.d.opts.BackoffMax); ra > delay {
+		delay = ra
+	}
 	q.backoffUntil = now.Add(delay)
 	if !final {
 		// Back to the front: the endpoint's order is kept as far as the
