@@ -130,6 +130,7 @@ type Dispatcher struct {
 
 	seq    atomic.Uint64 // the last outbox sequence number given out
 	stored atomic.Int64  // messages in the outbox
+	bySub  sync.Map      // subscription -> *atomic.Int64: its messages in the outbox
 
 	del     chan delReq
 	delDone chan struct{}
@@ -259,6 +260,14 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 		return fmt.Errorf("notify: outbox write: %w", err)
 	}
 	d.stored.Add(int64(n))
+	var last string
+	var c *atomic.Int64
+	for i, m := range msgs {
+		if i == 0 || m.Subscription != last {
+			last, c = m.Subscription, d.subDepth(m.Subscription)
+		}
+		c.Add(1)
+	}
 	for q, its := range groups {
 		q.admit(its)
 	}

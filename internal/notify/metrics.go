@@ -2,6 +2,7 @@ package notify
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -63,6 +64,8 @@ func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
 			func() float64 { return float64(d.stored.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_notify_dead_letters",
 			Help: "Dead letters kept."}, func() float64 { return float64(d.dead.len()) }),
+		&subCollector{d: d, depth: prometheus.NewDesc("qala_notify_subscription_queue_depth",
+			"Notifications of a subscription not yet delivered or dead-lettered (reported while non-zero).", []string{"subscription"}, nil)},
 		&queueCollector{d: d,
 			depth:    prometheus.NewDesc("qala_notify_queue_depth", "Notifications waiting for an endpoint (memory and outbox).", []string{"endpoint"}, nil),
 			inflight: prometheus.NewDesc("qala_notify_in_flight", "Delivery attempts in progress to an endpoint.", []string{"endpoint"}, nil),
@@ -162,4 +165,21 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(a.inflight), l)
 		ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, float64(a.failing), l)
 	}
+}
+
+// subCollector reports the subscriptions' queue depths at scrape time.
+type subCollector struct {
+	d     *Dispatcher
+	depth *prometheus.Desc
+}
+
+func (c *subCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth }
+
+func (c *subCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.bySub.Range(func(k, v any) bool {
+		if n := v.(*atomic.Int64).Load(); n != 0 {
+			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.(string))
+		}
+		return true
+	})
 }

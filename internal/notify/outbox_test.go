@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestMain lets the test binary act as a process that enqueues
@@ -249,7 +251,8 @@ func TestBoundedBacklog(t *testing.T) {
 		omu.Unlock()
 		return 0
 	})
-	d := openTest(t, t.TempDir(), Options{QueueBound: 10, MaxInFlight: 1, NoSync: true})
+	reg := prometheus.NewRegistry()
+	d := openTest(t, t.TempDir(), Options{QueueBound: 10, MaxInFlight: 1, NoSync: true, Registerer: reg})
 	defer d.Close()
 	var ids []string
 	for b := 0; b < 40; b++ {
@@ -265,12 +268,23 @@ func TestBoundedBacklog(t *testing.T) {
 			t.Fatalf("%d messages in memory, bound 10", st.InMemory)
 		}
 	}
+	waitFor(t, "the first attempt", 5*time.Second, func() bool { return rc.n.Load() == 1 })
 	st, _ := d.stateOf(endpointLabel(rc.srv.URL))
-	if st.Queued != 2000 || !st.Spilled || st.InFlight != 1 {
+	if st.Queued != 2000 || !st.Spilled || st.InFlight != 1 || st.InMemory > 10 {
 		t.Errorf("state with a backlog: %+v", st)
+	}
+	label := endpointLabel(rc.srv.URL)
+	if v := metricValue(t, reg, "qala_notify_subscription_queue_depth", "s", label); v != 2000 {
+		t.Errorf("subscription queue depth %v, want 2000", v)
+	}
+	if v := metricValue(t, reg, "qala_notify_queue_depth", "", label); v != 2000 {
+		t.Errorf("endpoint queue depth %v, want 2000", v)
 	}
 	close(gate)
 	rc.waitDistinct(t, 2000, 20*time.Second)
+	waitFor(t, "the subscription's queue to empty", 5*time.Second, func() bool {
+		return metricValue(t, reg, "qala_notify_subscription_queue_depth", "s", label) == 0
+	})
 	omu.Lock()
 	defer omu.Unlock()
 	if len(order) != 2000 {

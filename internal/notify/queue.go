@@ -222,7 +222,7 @@ func (q *queue) finish(it *item, status int, err error) {
 		}
 		q.mu.Unlock()
 		d.report(it, q.label, true, status, nil, true, now)
-		d.del <- delReq{q: q, seq: it.seq}
+		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
 		return
 	}
 	if d.stopping.Load() && errors.Is(err, context.Canceled) {
