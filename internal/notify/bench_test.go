@@ -19,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkDispatch -benchtime 100000x ./internal/notify/
 func BenchmarkDispatch(b *testing.B) {
-	for _, endpoints := range []int{1, 100} {
+	for _, endpoints := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("endpoints=%d", endpoints), func(b *testing.B) {
 			var got atomic.Int64
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
