@@ -89,8 +89,8 @@ func TestDeadLetterReplay(t *testing.T) {
 	}
 	for q, want := range map[string]int{
 		"subscription=urn:ngsi-ld:Subscription:a": 4,
-		"tenant=t1":                       1,
-		"tenant=":                         5,
+		"tenant=t1": 1,
+		"tenant=":   5,
 		"endpoint=" + url.QueryEscape(endpointLabel(other.srv.URL)): 1,
 		"endpoint=" + url.QueryEscape(rc.srv.URL+"/hook"):           5,
 		"notificationId=" + url.QueryEscape(ms[2].ID):               1,

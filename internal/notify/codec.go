@@ -122,6 +122,18 @@ func (d *decoder) pairs() []KeyValue {
 	return kv
 }
 
+// peekSubscription returns the subscription of an encoded message without
+// decoding the rest ("" when malformed).
+func peekSubscription(b []byte) string {
+	if len(b) == 0 || b[0] != codecVersion {
+		return ""
+	}
+	d := &decoder{b: b[1:]}
+	d.bytes() // ID
+	d.bytes() // Tenant
+	return d.string()
+}
+
 // decodeMessage decodes a record made by appendMessage. The Body is copied.
 func decodeMessage(b []byte) (*Message, error) {
 	if len(b) == 0 || b[0] != codecVersion {

@@ -141,7 +141,7 @@ func (d *Dispatcher) deadLetter(q *queue, it *item, status int, err error, now t
 	if d.metrics != nil {
 		d.metrics.deadLettered(it.msg, q.label, len(dropped))
 	}
-	d.forget([]delReq{{q: q, seq: it.seq}})
+	d.forget([]delReq{{q: q, seq: it.seq, sub: it.msg.Subscription}})
 }
 
 // DeadLetter is a dead letter as the admin API shows it.
@@ -271,6 +271,11 @@ func (d *Dispatcher) replay(metas []*deadMeta) (int, error) {
 		dl.m.Delete(s)
 	}
 	d.stored.Add(int64(len(done)))
+	for _, its := range groups {
+		for _, it := range its {
+			d.subDepth(it.msg.Subscription).Add(1)
+		}
+	}
 	for q, its := range groups {
 		q.mu.Lock()
 		// A replay is a fresh start for a failing endpoint.

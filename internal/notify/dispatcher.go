@@ -32,9 +32,13 @@ type Options struct {
 
 	QueueBound int // messages of one endpoint held in memory (1000); the rest wait in the outbox
 	QueueBytes int // body bytes of one endpoint held in memory (8 MiB)
-	// MaxInFlight is the number of concurrent attempts per endpoint (8);
+	// MaxInFlight is the number of concurrent attempts per endpoint (16);
 	// an endpoint that failed gets one at a time until it succeeds again.
 	MaxInFlight int
+	// MaxPerHost bounds the concurrent attempts to one receiver
+	// (scheme://host:port) over all its endpoints (64), and so the
+	// connections kept alive to it.
+	MaxPerHost  int
 	Timeout     time.Duration // per attempt, when the Endpoint gives none (10 s)
 	MaxRetries  int           // retries after the first attempt before a message is dead-lettered (5); <0: none
 	BackoffBase time.Duration // first retry delay (500 ms), doubled per consecutive failure, with jitter
@@ -46,9 +50,16 @@ type Options struct {
 	// it): RootCAs, InsecureSkipVerify, client certificates. nil: the
 	// system roots.
 	TLS *tls.Config
-	// Transports adds (or replaces) transports by URI scheme, e.g. "mqtt"
-	// and "mqtts". http and https use the built-in HTTP transport unless
-	// replaced. The Dispatcher closes them on Close.
+	// Transports adds (or replaces) transports by URI scheme. http and
+	// https use the built-in HTTP transport unless replaced. The MQTT
+	// binding is wired as
+	//
+	//	n := &mqtt.Notifier{TLS: tlsConf, Permanent: notify.Permanent}
+	//	Transports: map[string]notify.Transport{"mqtt": n, "mqtts": n}
+	//
+	// (package mqtt imports this one, so the server does the wiring). The
+	// Dispatcher closes them on Close. A URI whose scheme has no transport
+	// is dead-lettered at once.
 	Transports map[string]Transport
 	// CloseGrace is how long Close lets in-flight attempts finish before
 	// cancelling them (1 s); the messages stay in the outbox either way.
@@ -63,7 +74,10 @@ func (o *Options) setDefaults() {
 		o.QueueBytes = 8 << 20
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 8
+		o.MaxInFlight = 16
+	}
+	if o.MaxPerHost <= 0 {
+		o.MaxPerHost = 64
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -111,10 +125,12 @@ type Dispatcher struct {
 	dead       *deadLetters
 
 	qmu    sync.RWMutex
-	queues map[uint64]*queue // by endpoint hash (the outbox key prefix)
+	queues map[uint64]*queue        // by endpoint hash (the outbox key prefix)
+	hosts  map[string]chan struct{} // by label: tokens for MaxPerHost
 
 	seq    atomic.Uint64 // the last outbox sequence number given out
 	stored atomic.Int64  // messages in the outbox
+	bySub  sync.Map      // subscription -> *atomic.Int64: its messages in the outbox
 
 	del     chan delReq
 	delDone chan struct{}
@@ -150,6 +166,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		wopts:      pebble.Sync,
 		transports: map[string]Transport{},
 		queues:     map[uint64]*queue{},
+		hosts:      map[string]chan struct{}{},
 		del:        make(chan delReq, 4096),
 		delDone:    make(chan struct{}),
 	}
@@ -157,7 +174,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		d.wopts = pebble.NoSync
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	ht := newHTTPTransport(opts.TLS, opts.MaxInFlight)
+	ht := newHTTPTransport(opts.TLS, opts.MaxPerHost)
 	d.transports["http"] = ht
 	d.transports["https"] = ht
 	for s, t := range opts.Transports {
@@ -243,6 +260,14 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 		return fmt.Errorf("notify: outbox write: %w", err)
 	}
 	d.stored.Add(int64(n))
+	var last string
+	var c *atomic.Int64
+	for i, m := range msgs {
+		if i == 0 || m.Subscription != last {
+			last, c = m.Subscription, d.subDepth(m.Subscription)
+		}
+		c.Add(1)
+	}
 	for q, its := range groups {
 		q.admit(its)
 	}
@@ -261,7 +286,7 @@ func (d *Dispatcher) queueFor(e *Endpoint) *queue {
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	if q = d.queues[h]; q == nil {
-		q = newQueue(d, h, e.URI)
+		q = d.newQueue(h, e.URI)
 		d.queues[h] = q
 	}
 	return q

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,11 +24,13 @@ type httpTransport struct {
 func newHTTPTransport(tlsConf *tls.Config, perHost int) *httpTransport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:                 nil, // notifications go to the URI as given
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0, // bounded per host instead
-		MaxIdleConnsPerHost:   perHost,
+		Proxy:             nil, // notifications go to the URI as given
+		DialContext:       dialer.DialContext,
+		ForceAttemptHTTP2: true,
+		// Several endpoints (URIs) often share a receiver (host:port), each
+		// with up to MaxInFlight attempts: keep their connections alive.
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   max(256, perHost),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: 0,
@@ -74,7 +77,11 @@ func (t *httpTransport) Send(ctx context.Context, m *Message) (int, error) {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("endpoint answered %s", resp.Status)
+		err := fmt.Errorf("endpoint answered %s", resp.Status)
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			err = RetryAfter(err, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		}
+		return resp.StatusCode, err
 	}
 	return resp.StatusCode, nil
 }
@@ -102,4 +109,22 @@ func validHeader(name, value string) bool {
 		}
 	}
 	return true
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP-date
+// (RFC 9110 section 10.2.3); 0 when absent or malformed.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 || n > 86400 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

@@ -1,6 +1,9 @@
 package notify
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,6 +20,24 @@ type metrics struct {
 	dead       *prometheus.CounterVec
 	dropped    prometheus.Counter
 	latency    *prometheus.HistogramVec
+	series     sync.Map // subscription "\x00" endpoint -> *series
+}
+
+// series are the counters of one subscription and endpoint, looked up once.
+type series struct {
+	sent, failed, retried prometheus.Counter
+	latency               prometheus.Observer
+}
+
+func (m *metrics) seriesOf(sub, label string) *series {
+	k := sub + "\x00" + label
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{sent: m.sent.WithLabelValues(sub, label), failed: m.failed.WithLabelValues(sub, label),
+		retried: m.retried.WithLabelValues(sub, label), latency: m.latency.WithLabelValues(label)}
+	m.series.Store(k, s)
+	return s
 }
 
 func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
@@ -43,6 +64,8 @@ func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
 			func() float64 { return float64(d.stored.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_notify_dead_letters",
 			Help: "Dead letters kept."}, func() float64 { return float64(d.dead.len()) }),
+		&subCollector{d: d, depth: prometheus.NewDesc("qala_notify_subscription_queue_depth",
+			"Notifications of a subscription not yet delivered or dead-lettered (reported while non-zero).", []string{"subscription"}, nil)},
 		&queueCollector{d: d,
 			depth:    prometheus.NewDesc("qala_notify_queue_depth", "Notifications waiting for an endpoint (memory and outbox).", []string{"endpoint"}, nil),
 			inflight: prometheus.NewDesc("qala_notify_in_flight", "Delivery attempts in progress to an endpoint.", []string{"endpoint"}, nil),
@@ -68,15 +91,15 @@ func (m *metrics) unregister() {
 
 // attempt counts an attempt.
 func (m *metrics) attempt(a *Attempt, label string) {
-	l := prometheus.Labels{"subscription": a.Msg.Subscription, "endpoint": label}
+	s := m.seriesOf(a.Msg.Subscription, label)
 	if a.OK {
-		m.sent.With(l).Inc()
-		m.latency.WithLabelValues(label).Observe(a.Latency.Seconds())
+		s.sent.Inc()
+		s.latency.Observe(a.Latency.Seconds())
 		return
 	}
-	m.failed.With(l).Inc()
+	s.failed.Inc()
 	if !a.Final {
-		m.retried.With(l).Inc()
+		s.retried.Inc()
 	}
 }
 
@@ -89,6 +112,12 @@ func (m *metrics) deadLettered(msg *Message, label string, dropped int) {
 
 // forget drops a subscription's series.
 func (m *metrics) forget(sub string) {
+	m.series.Range(func(k, _ any) bool {
+		if s := k.(string); len(s) > len(sub) && s[:len(sub)] == sub && s[len(sub)] == 0 {
+			m.series.Delete(k)
+		}
+		return true
+	})
 	l := prometheus.Labels{"subscription": sub}
 	m.sent.DeletePartialMatch(l)
 	m.failed.DeletePartialMatch(l)
@@ -136,4 +165,21 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(a.inflight), l)
 		ch <- prometheus.MustNewConstMetric(c.backoff, prometheus.GaugeValue, float64(a.failing), l)
 	}
+}
+
+// subCollector reports the subscriptions' queue depths at scrape time.
+type subCollector struct {
+	d     *Dispatcher
+	depth *prometheus.Desc
+}
+
+func (c *subCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth }
+
+func (c *subCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.bySub.Range(func(k, v any) bool {
+		if n := v.(*atomic.Int64).Load(); n != 0 {
+			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.(string))
+		}
+		return true
+	})
 }

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -83,12 +84,17 @@ func (d *Dispatcher) loadOutbox() (uint64, error) {
 				// The loader deletes it when it reaches it.
 				m = &Message{Endpoint: Endpoint{URI: "invalid:"}}
 			}
-			q = newQueue(d, hash, m.Endpoint.URI)
+			q = d.newQueue(hash, m.Endpoint.URI)
 			q.spilled = true
 			d.queues[hash] = q
 		}
 		q.stored++
 		d.stored.Add(1)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return 0, err
+		}
+		d.subDepth(peekSubscription(v)).Add(1)
 	}
 	if corrupt > 0 {
 		d.log.Warn("notification outbox: malformed keys ignored", "count", corrupt)
@@ -111,6 +117,7 @@ func (q *queue) load() {
 	}
 	defer it.Close()
 	var bad [][]byte
+	var badSubs []string
 	for it.First(); it.Valid(); it.Next() {
 		_, seq, _ := parseOutboxKey(it.Key())
 		if _, ok := q.present[seq]; ok {
@@ -128,6 +135,7 @@ func (q *queue) load() {
 		m, err := decodeMessage(v)
 		if err != nil {
 			bad = append(bad, append([]byte(nil), it.Key()...))
+			badSubs = append(badSubs, peekSubscription(v))
 			continue
 		}
 		q.push(&item{seq: seq, msg: m, enqueued: m.Created, size: len(m.Body)})
@@ -147,6 +155,9 @@ func (q *queue) load() {
 		b.Close()
 		q.stored -= len(bad)
 		d.stored.Add(-int64(len(bad)))
+		for _, s := range badSubs {
+			d.subDepth(s).Add(-1)
+		}
 	}
 }
 
@@ -159,6 +170,7 @@ func (q *queue) loadErr(err error) {
 type delReq struct {
 	q   *queue
 	seq uint64
+	sub string // the message's subscription
 }
 
 // deleter removes delivered messages from the outbox in batches, without
@@ -209,9 +221,19 @@ func (d *Dispatcher) forget(reqs []delReq) {
 		}
 		delete(q.present, r.seq)
 		q.stored--
+		d.subDepth(r.sub).Add(-1)
 	}
 	if q != nil {
 		q.mu.Unlock()
 	}
 	d.stored.Add(-int64(len(reqs)))
+}
+
+// subDepth is the counter of messages of subscription sub in the outbox.
+func (d *Dispatcher) subDepth(sub string) *atomic.Int64 {
+	if c, ok := d.bySub.Load(sub); ok {
+		return c.(*atomic.Int64)
+	}
+	c, _ := d.bySub.LoadOrStore(sub, new(atomic.Int64))
+	return c.(*atomic.Int64)
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestMain lets the test binary act as a process that enqueues
@@ -81,15 +83,24 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acked []string
+	var amu sync.Mutex
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			amu.Lock()
 			acked = append(acked, sc.Text())
+			amu.Unlock()
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// Kill once a good part of the child's 6,000 messages are acknowledged
+	// (most of them still undelivered: the receiver takes ~1,000/s).
+	waitFor(t, "2,000 acknowledged messages", 20*time.Second, func() bool {
+		amu.Lock()
+		defer amu.Unlock()
+		return len(acked) >= 2000
+	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +251,8 @@ func TestBoundedBacklog(t *testing.T) {
 		omu.Unlock()
 		return 0
 	})
-	d := openTest(t, t.TempDir(), Options{QueueBound: 10, MaxInFlight: 1, NoSync: true})
+	reg := prometheus.NewRegistry()
+	d := openTest(t, t.TempDir(), Options{QueueBound: 10, MaxInFlight: 1, NoSync: true, Registerer: reg})
 	defer d.Close()
 	var ids []string
 	for b := 0; b < 40; b++ {
@@ -256,12 +268,23 @@ func TestBoundedBacklog(t *testing.T) {
 			t.Fatalf("%d messages in memory, bound 10", st.InMemory)
 		}
 	}
+	waitFor(t, "the first attempt", 5*time.Second, func() bool { return rc.n.Load() == 1 })
 	st, _ := d.stateOf(endpointLabel(rc.srv.URL))
-	if st.Queued != 2000 || !st.Spilled || st.InFlight != 1 {
+	if st.Queued != 2000 || !st.Spilled || st.InFlight != 1 || st.InMemory > 10 {
 		t.Errorf("state with a backlog: %+v", st)
+	}
+	label := endpointLabel(rc.srv.URL)
+	if v := metricValue(t, reg, "qala_notify_subscription_queue_depth", "s", label); v != 2000 {
+		t.Errorf("subscription queue depth %v, want 2000", v)
+	}
+	if v := metricValue(t, reg, "qala_notify_queue_depth", "", label); v != 2000 {
+		t.Errorf("endpoint queue depth %v, want 2000", v)
 	}
 	close(gate)
 	rc.waitDistinct(t, 2000, 20*time.Second)
+	waitFor(t, "the subscription's queue to empty", 5*time.Second, func() bool {
+		return metricValue(t, reg, "qala_notify_subscription_queue_depth", "s", label) == 0
+	})
 	omu.Lock()
 	defer omu.Unlock()
 	if len(order) != 2000 {
@@ -271,5 +294,40 @@ func TestBoundedBacklog(t *testing.T) {
 		if order[i] != id {
 			t.Fatalf("delivery %d is %s, want %s (%s)", i, order[i], id, strings.Join(order[max(0, i-2):i+2], " "))
 		}
+	}
+}
+
+// TestCloseWithHangingEndpoint: Close does not wait for an endpoint that
+// hangs beyond its grace; the message stays in the outbox and is delivered
+// after the next Open.
+func TestCloseWithHangingEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiver(t, false)
+	hang := make(chan struct{})
+	rc.setFail(func(r *http.Request, _ int64) int {
+		select {
+		case <-hang:
+			return 0
+		case <-r.Context().Done():
+			return 503
+		}
+	})
+	d := openTest(t, dir, Options{Timeout: time.Minute, CloseGrace: 200 * time.Millisecond})
+	m := msg(rc.srv.URL, "s")
+	enqueue(t, d, m)
+	waitFor(t, "the attempt to start", 5*time.Second, func() bool { return rc.n.Load() == 1 })
+	start := time.Now()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Close took %v with a hanging endpoint", took)
+	}
+	close(hang)
+	d = openTest(t, dir, Options{})
+	defer d.Close()
+	rc.waitDistinct(t, 1, 5*time.Second)
+	if rc.count(m.ID) != 1 {
+		t.Errorf("delivered %d times", rc.count(m.ID))
 	}
 }

@@ -25,8 +25,9 @@ type item struct {
 type queue struct {
 	d     *Dispatcher
 	hash  uint64
-	uri   string // the URI of the first message seen (for the admin API)
-	label string // scheme://host:port (metrics)
+	uri   string        // the URI of the first message seen (for the admin API)
+	label string        // scheme://host:port (metrics)
+	host  chan struct{} // the receiver's tokens, shared by its endpoints
 
 	mu       sync.Mutex
 	pending  []*item
@@ -47,8 +48,15 @@ type queue struct {
 	lastOKAt     time.Time
 }
 
-func newQueue(d *Dispatcher, hash uint64, uri string) *queue {
-	return &queue{d: d, hash: hash, uri: uri, label: endpointLabel(uri), present: map[uint64]struct{}{}}
+// newQueue makes a queue; d.qmu is held.
+func (d *Dispatcher) newQueue(hash uint64, uri string) *queue {
+	label := endpointLabel(uri)
+	host := d.hosts[label]
+	if host == nil {
+		host = make(chan struct{}, d.opts.MaxPerHost)
+		d.hosts[label] = host
+	}
+	return &queue{d: d, hash: hash, uri: uri, label: label, host: host, present: map[uint64]struct{}{}}
 }
 
 func (q *queue) full() bool {
@@ -185,7 +193,15 @@ func (q *queue) run() {
 		}
 		q.inflight++
 		q.mu.Unlock()
-		status, err := q.d.attempt(it)
+		var status int
+		var err error
+		select {
+		case q.host <- struct{}{}:
+			status, err = q.d.attempt(it)
+			<-q.host
+		case <-q.d.ctx.Done():
+			err = q.d.ctx.Err()
+		}
 		q.finish(it, status, err)
 	}
 }
@@ -206,7 +222,7 @@ func (q *queue) finish(it *item, status int, err error) {
 		}
 		q.mu.Unlock()
 		d.report(it, q.label, true, status, nil, true, now)
-		d.del <- delReq{q: q, seq: it.seq}
+		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
 		return
 	}
 	if d.stopping.Load() && errors.Is(err, context.Canceled) {
@@ -234,6 +250,9 @@ func (q *queue) finish(it *item, status int, err error) {
 	}
 	q.failures++
 	delay := q.backoff(&it.msg.Endpoint)
+	if ra := min(retryAfterOf(err), q.d.opts.BackoffMax); ra > delay {
+		delay = ra
+	}
 	q.backoffUntil = now.Add(delay)
 	if !final {
 		// Back to the front: the endpoint's order is kept as far as the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Transport sends notifications over one protocol. The Dispatcher picks a
@@ -95,4 +96,31 @@ func schemeOf(uri string) string {
 		return ""
 	}
 	return strings.ToLower(uri[:i])
+}
+
+// retryAfterError carries a receiver's request to wait before the next
+// attempt (HTTP Retry-After with 429 or 503).
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter wraps err with how long the receiver asked to be left alone;
+// the endpoint's backoff is at least that long (up to BackoffMax).
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil || d <= 0 {
+		return err
+	}
+	return &retryAfterError{err: err, after: d}
+}
+
+func retryAfterOf(err error) time.Duration {
+	var r *retryAfterError
+	if errors.As(err, &r) {
+		return r.after
+	}
+	return 0
 }
