@@ -50,6 +50,12 @@ func (a *API) routes() []*route {
 		{method: "GET", pattern: v1 + "/types/{type}", params: []string{"local"}, handler: a.retrieveType},
 		{method: "GET", pattern: v1 + "/attributes", params: []string{"details", "local"}, handler: a.retrieveAttributes},
 		{method: "GET", pattern: v1 + "/attributes/{attrId}", params: []string{"local"}, handler: a.retrieveAttribute},
+		// Subscriptions (clause 5.8; 6.10, 6.11)
+		{method: "POST", pattern: v1 + "/subscriptions", handler: a.createSubscription},
+		{method: "GET", pattern: v1 + "/subscriptions", params: []string{"limit", "offset", "count", "options"}, handler: a.querySubscriptions},
+		{method: "GET", pattern: v1 + "/subscriptions/{subscriptionId}", params: []string{"options"}, handler: a.retrieveSubscription},
+		{method: "PATCH", pattern: v1 + "/subscriptions/{subscriptionId}", handler: a.updateSubscription},
+		{method: "DELETE", pattern: v1 + "/subscriptions/{subscriptionId}", handler: a.deleteSubscription},
 		// @context management (clause 5.13; 6.30, 6.31)
 		{method: "POST", pattern: v1 + "/jsonldContexts", handler: a.addContext},
 		{method: "GET", pattern: v1 + "/jsonldContexts", params: []string{"details", "kind"}, handler: a.listContexts},

@@ -24,6 +24,7 @@ import (
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/subscription"
 	"github.com/qala-city/qala/internal/temporal"
 )
 
@@ -38,11 +39,15 @@ type Server struct {
 	hist  *temporal.Store
 	// follower feeds the history from the store's change log.
 	follower *store.Follower
-	api      *api.API
-	http     *http.Server
-	ln       net.Listener
-	sim      *demo.Simulator
-	wg       sync.WaitGroup
+	subs     *subscription.Registry
+	pipeline *subscription.Pipeline
+	// subFollower feeds the subscription pipeline from the change log.
+	subFollower *store.Follower
+	api         *api.API
+	http        *http.Server
+	ln          net.Listener
+	sim         *demo.Simulator
+	wg          sync.WaitGroup
 }
 
 // New opens the store and builds the HTTP handler; it does not listen yet.
@@ -88,6 +93,15 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
 	follower := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle, Logger: log}
+	subs, err := subscription.Open(subscription.Options{Dir: filepath.Join(cfg.Data, "subscriptions"), Resolver: res, Logger: log, NoSync: cfg.NoSync})
+	if err != nil {
+		hist.Close()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("open subscriptions: %w", err)
+	}
+	pipeline := &subscription.Pipeline{Reg: subs, Store: st, Log: log, Sink: newSink(subs)}
+	subFollower := pipeline.Follower()
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -98,7 +112,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	a := api.New(api.Config{
 		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit, QueryTimeout: cfg.QueryTimeout,
 		QueryMemory: int(queryMemory), CORSOrigins: origins, Version: Version,
-		History: hist, TemporalLimit: cfg.TemporalLimit,
+		History: hist, TemporalLimit: cfg.TemporalLimit, Subscriptions: subs,
 		HistorySync: func(ctx context.Context) error { return follower.WaitFor(ctx, st.LastSeq()) },
 	}, st, res, log, reg)
 
@@ -127,7 +141,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		mux.ServeHTTP(w, r)
 	})
 
-	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, api: a, ln: ln}
+	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, subs: subs, pipeline: pipeline, subFollower: subFollower, api: a, ln: ln}
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,14 +170,22 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopSim()
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		s.followHistory(bgCtx)
 	}()
 	go func() {
 		defer s.wg.Done()
-		trimLog(bgCtx, s.store, s.log, 10*time.Second, s.follower.Cursor)
+		s.followSubscriptions(bgCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.pipeline.RunPeriodic(bgCtx, 0)
+	}()
+	go func() {
+		defer s.wg.Done()
+		trimLog(bgCtx, s.store, s.log, 10*time.Second, s.follower.Cursor, s.subFollower.Cursor)
 	}()
 	if s.sim != nil {
 		s.wg.Add(1)
@@ -191,6 +213,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.hist.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	if cerr := s.subs.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -204,6 +229,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) closeAll() {
 	s.ln.Close()
 	s.hist.Close()
+	s.subs.Close()
 	s.store.Close()
 }
 
@@ -229,6 +255,34 @@ func (s *Server) followHistory(ctx context.Context) {
 			continue
 		}
 		s.log.Error("history follower stopped", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// followSubscriptions feeds the subscription pipeline from the change log
+// until ctx is done. When the log no longer holds the events after its
+// cursor, it resumes from the newest event and says so.
+func (s *Server) followSubscriptions(ctx context.Context) {
+	for {
+		err := s.subFollower.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, store.ErrLogTrimmed) {
+			last := s.store.LastSeq()
+			s.log.Warn("subscriptions missed change events the log no longer holds; matching resumes from the newest",
+				"cursor", s.subFollower.Cursor(), "resume_after", last)
+			if err := s.subs.SetCursor(last); err != nil {
+				s.log.Error("subscription cursor reset failed", "err", err)
+			}
+			s.subFollower.From = last
+			continue
+		}
+		s.log.Error("subscription follower stopped", "err", err)
 		select {
 		case <-ctx.Done():
 			return
