@@ -6,12 +6,17 @@ import (
 	"strings"
 )
 
-// pageLinks adds the pagination links of clause 4.12 and 5.5.9 to a page of
-// GET /entities: rel="prev" unless the page starts the result set, and
-// rel="next" when elements remain after it. Each link repeats the request's
-// parameters, in name order, with the offset of that page.
+// pageLinks adds the pagination links of clause 5.5.9 and 6.3.10 to a page
+// of a query (GET /entities, POST /entityOperations/query and their
+// temporal counterparts): rel="prev" unless the page starts the result set,
+// and rel="next" when elements remain after it. Each link repeats the
+// request's URL parameters, in name order, with the offset of that page.
+//
+// A POST query carries limit and offset in its URL too (clause 6.23.3.1,
+// 6.24.3.1), so its links are the URLs of the other pages: the client
+// sends the same Query body to them.
 func (c *call) pageLinks(resp *response, offset, limit int, more bool, mt string) {
-	if c.r.Method != "GET" || limit <= 0 {
+	if limit <= 0 {
 		return
 	}
 	page := func(off int) map[string]string {
