@@ -40,6 +40,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if shared.Q, err = str("q"); err != nil {
 		return nil, err
 	}
+	shared.ExpandValues = c.query.Get("expandValues")
 	if shared.ScopeQ, err = str("scopeQ"); err != nil {
 		return nil, err
 	}

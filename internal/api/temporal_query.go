@@ -583,6 +583,7 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 	if shared.Q, err = str(doc, "q"); err != nil {
 		return nil, err
 	}
+	shared.ExpandValues = c.query.Get("expandValues")
 	if shared.ScopeQ, err = str(doc, "scopeQ"); err != nil {
 		return nil, err
 	}

@@ -197,10 +197,17 @@ type Path struct {
 // ctx. Operator precedence: ";" (AND) binds tighter than "|" (OR);
 // parentheses group.
 func ParseQ(src string, ctx *jsonld.Context) (Expr, error) {
+	return ParseQWith(src, ctx, nil)
+}
+
+// ParseQWith is ParseQ with the expanded names of the attributes whose
+// string values are expanded with ctx before the query runs (expandValues,
+// see settleExpansion).
+func ParseQWith(src string, ctx *jsonld.Context, expandValues []string) (Expr, error) {
 	if err := checkLen("q", src); err != nil {
 		return nil, err
 	}
-	p := &qParser{scanner: scanner{param: "q", src: src}, ctx: ctx}
+	p := &qParser{scanner: scanner{param: "q", src: src}, ctx: ctx, expandValues: expandValues}
 	p.skipSpace()
 	if p.eof() {
 		return nil, p.errAt(0, "empty expression")
@@ -222,6 +229,9 @@ func ParseQ(src string, ctx *jsonld.Context) (Expr, error) {
 type qParser struct {
 	scanner
 	ctx *jsonld.Context
+	// expandValues holds the expanded names of the attributes whose string
+	// values are expanded with ctx (the expandValues parameter).
+	expandValues []string
 }
 
 func (p *qParser) or(depth int) (Expr, error) {
@@ -284,6 +294,7 @@ func (p *qParser) term() (Expr, error) {
 	if err := p.operand(t, opAt); err != nil {
 		return nil, err
 	}
+	p.settleExpansion(t)
 	return t, nil
 }
 
