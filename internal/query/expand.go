@@ -35,11 +35,17 @@ func parseExpandValues(s string, ctx *jsonld.Context) ([]string, error) {
 // VocabProperty whose vocab is held as the expanded IRI); for any other
 // attribute they are compared as written. Entity types are always held
 // expanded, so a term on the type member also equals its expansion.
+//
+// Through a linked-entity path, the attribute compared is the last one.
 func (p *qParser) settleExpansion(t *Term) {
-	if t.Path.Entity == MemberType {
+	path := &t.Path
+	for path.Linked != nil {
+		path = path.Linked
+	}
+	if path.Entity == MemberType {
 		return
 	}
-	expand := t.Path.Entity == MemberNone && t.Path.Member == MemberNone && slices.Contains(p.expandValues, t.Path.Attr)
+	expand := path.Entity == MemberNone && path.Member == MemberNone && slices.Contains(p.expandValues, path.Attr)
 	for i := range t.Values {
 		v := &t.Values[i]
 		if expand && v.Expanded != "" {

@@ -49,6 +49,9 @@ func FuzzQ(f *testing.F) {
 	} {
 		f.Add(s, "")
 	}
+	for _, s := range []string{`managedBy{Building:name}=="x"`, `a{b{c{d}}}`, `a{`, `a{b:}`, `!r{x}`, `r{Type:a.b[c]}==1..2`, `r{{a}}`, `r{a}}`} {
+		f.Add(s, "a")
+	}
 	f.Add(`cat==urban,rural`, "cat")
 	f.Add(`cat!="urban";name==x`, "name,cat")
 	f.Add(`cat==urban`, "a,,b")
@@ -61,6 +64,8 @@ func FuzzQ(f *testing.F) {
 			return
 		}
 		MatchQ(x.Q, e)
+		// Every linked entity is e itself: paths nest only as deep as written.
+		MatchQWith(x.Q, e, func(string) *ngsild.Entity { return e })
 		_ = x.Q.String()
 		if _, err := ParseQ(s, ctx); err != nil {
 			t.Fatalf("%q parses with expandValues %q but not without: %v", s, expandValues, err)

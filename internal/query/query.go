@@ -46,6 +46,10 @@ type Query struct {
 	Q         Expr
 	ScopeQ    *ScopeNode
 	Geo       *GeoQuery
+	// Resolve, when set, finds the entities linked-entity paths of Q reach
+	// (in the tenant of the entities matched); without it such paths hold
+	// on no entity.
+	Resolve Resolver
 }
 
 // Parse parses the selection parameters, expanding attribute names, types
@@ -117,7 +121,7 @@ func (q *Query) Match(e *ngsild.Entity) bool {
 	if q.Type != nil && !q.Type.Match(e.Types) {
 		return false
 	}
-	if q.Q != nil && !q.Q.match(e) {
+	if q.Q != nil && !q.Q.match(e, q.Resolve) {
 		return false
 	}
 	if q.ScopeQ != nil && !MatchScope(q.ScopeQ, e) {
