@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// notifyGoal is the fan-out goal of DESIGN.md.
+const notifyGoal = 20000
+
+// Markdown writes the report: the goals table, the write runs, the
+// machine and any failed step.
+func (s *NotifyReport) Markdown(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	c := s.Config
+	p("## Qala notification benchmark, %s\n\n", s.Machine.Date)
+	how := "`PATCH /entities/{id}/attrs`, one update a request"
+	if c.Batch > 1 {
+		how = fmt.Sprintf("`POST /entityOperations/update`, %d updates a request", c.Batch)
+	}
+	p("%s subscriptions on %d entity types (%d each: watchedAttributes, q filters, and 5 decoys that never fire), "+
+		"notifications to %d local HTTP receivers; %s entities updated in turn at %s updates/s for %s (%s, open loop, %d connections), "+
+		"every update owed %d notifications: %s notifications/s owed.\n\n",
+		fmtRate(float64(c.Subs)), c.Types, notifySlots, c.Receivers, fmtRate(float64(c.Entities)), fmtRate(c.Rate), c.Duration,
+		how, c.Workers, c.Match, fmtRate(c.Rate*float64(c.Match)))
+	p("| figure | value | goal | met |\n|---|---:|---|---|\n")
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	if s.Owed > 0 {
+		p("| delivered / owed | %s / %s (%.3f %%) | 100 %% | %s |\n", fmtRate(float64(s.Delivered)), fmtRate(float64(s.Owed)),
+			100*float64(s.Delivered)/float64(s.Owed), yes(s.Delivered == s.Owed))
+		p("| subscriptions that got all they were owed | %d / %d | all | %s |\n", s.SubsWhole, c.Subs, yes(s.SubsWhole == c.Subs))
+		p("| duplicates: same notification id again / same update under another id | %d / %d | — |  |\n", s.DupIDs, s.Repeated)
+		p("| unexpected (not owed by any subscription) / malformed | %d / %d | 0 | %s |\n", s.Unexpected, s.Malformed,
+			yes(s.Unexpected == 0 && s.Malformed == 0))
+		p("| notifications/s delivered (first update to last receipt) | %s | ≥ %s | %s |\n", fmtRate(s.PerSecond),
+			fmtRate(notifyGoal), yes(s.PerSecond >= notifyGoal && s.Delivered == s.Owed))
+		p("| end-to-end latency (update sent → received) p50 / p99 / max | %s / %s / %s | — |  |\n",
+			fmtMS(s.E2E.P50), fmtMS(s.E2E.P99), fmtMS(s.E2E.Max))
+		p("| delivery after the last update (drain) | %.2f s | — |  |\n", s.DrainSecs)
+	}
+	for _, r := range []struct {
+		label string
+		r     *paceResult
+	}{{"without subscriptions", s.WriteNoSubs}, {"with subscriptions", s.WriteSubs}} {
+		if r.r == nil {
+			continue
+		}
+		p("| write latency %s p50 / p99 | %s / %s%s | — |  |\n", r.label, fmtMS(r.r.Latency.P50), fmtMS(r.r.Latency.P99), errNote(r.r.Errors))
+	}
+	if s.RSS > 0 {
+		p("| Qala RSS at the end | %s (peak %s) | — |  |\n", fmtBytes(s.RSS), fmtBytes(s.PeakRSS))
+	}
+	if s.ProbeOwed > 0 {
+		p("\n%d subscriptions created in %.2f s; the probe (one update per type) got %d of %d notifications in %.2f s. ",
+			c.Subs, s.SubsSeconds, s.ProbeGot, s.ProbeOwed, s.ProbeSeconds)
+	}
+	if s.Owed > 0 {
+		p("Received %s notification requests carrying %s entities (distinct ids); %d items for updates whose write was not acknowledged, %d for state before the subscriptions.\n",
+			fmtRate(float64(s.Messages)), fmtRate(float64(s.Items)), s.Unacked, s.Before)
+	}
+	p("\nWrite latency is measured from when each update was due (open loop), so stalls count for every update behind them.\n\n")
+	p("| server | stream | c | requests | errors | req/s | p50 | p90 | p99 | max | late > 10 ms |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range []*paceResult{s.WriteNoSubs, s.WriteSubs} {
+		if r == nil {
+			continue
+		}
+		p("| qala | %s | %d | %d | %d | %s | %s | %s | %s | %s | %d |\n", r.Shape, r.Concurrency, r.Requests, r.Errors,
+			fmtRate(r.ReqPerSec), fmtMS(r.Latency.P50), fmtMS(r.Latency.P90), fmtMS(r.Latency.P99), fmtMS(r.Latency.Max), r.Late)
+	}
+	m := s.Machine
+	p("\nMachine: %d CPUs (%s), %s memory, Linux %s; load tool %s; qala built with %s%s; receivers and load generator in one process on the same machine.\n",
+		m.CPUs, orDash(m.CPU), orDash(m.MemTotal), orDash(m.Kernel), m.GoVersion, orDash(m.QalaGo), revNote(m.QalaRev))
+	if s.BadSample != "" {
+		p("\nFirst malformed notification: `%s`\n", s.BadSample)
+	}
+	for _, r := range []*paceResult{s.WriteNoSubs, s.WriteSubs} {
+		if r != nil && r.ErrorSample != "" {
+			p("\nFirst error of %s: `%s`\n", r.Shape, r.ErrorSample)
+		}
+	}
+	if len(s.Errors) > 0 {
+		p("\nFailed steps:\n")
+		for _, e := range s.Errors {
+			p("- %s\n", e)
+		}
+	}
+}
+
+// JSON returns the report as indented JSON.
+func (s *NotifyReport) JSON() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }
