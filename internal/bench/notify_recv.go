@@ -53,6 +53,8 @@ type ledger struct {
 
 	delivered [2]atomic.Int64 // new (subscription, update) pairs: [0] probe, [1] measured
 	lastRecv  atomic.Int64    // Unix ns of the last measured item delivered
+	t0        atomic.Int64    // Unix ns the measured stream started
+	seconds   []atomic.Int64  // measured items delivered in each second from t0 (the last one: later)
 	latency   []latShard      // end to end, measured items
 }
 
@@ -68,9 +70,11 @@ type latShard struct {
 
 var idSeed = maphash.MakeSeed()
 
-// newLedger tracks updates [start, start+n), measured from measured on.
-func newLedger(plan *notifyPlan, start, measured, n int64, shards int) *ledger {
-	l := &ledger{plan: plan, start: start, measured: measured,
+// newLedger tracks updates [start, start+n), measured from measured on,
+// counting deliveries per second over secs seconds from the measured
+// stream's start (see startMeasured).
+func newLedger(plan *notifyPlan, start, measured, n int64, shards, secs int) *ledger {
+	l := &ledger{plan: plan, start: start, measured: measured, seconds: make([]atomic.Int64, max(1, secs)),
 		masks: make([]atomic.Uint32, n), acked: make([]atomic.Bool, n),
 		perSub: make([]atomic.Int64, plan.Subs()), subIndex: map[string]int{},
 		latency: make([]latShard, max(1, shards))}
@@ -78,6 +82,22 @@ func newLedger(plan *notifyPlan, start, measured, n int64, shards int) *ledger {
 		l.ids[i].seen = map[string]struct{}{}
 	}
 	return l
+}
+
+// startMeasured records when the measured stream starts.
+func (l *ledger) startMeasured(t time.Time) { l.t0.Store(t.UnixNano()) }
+
+// perSecond returns the measured items delivered in each whole second from
+// the measured stream's start, up to the last second with a delivery.
+func (l *ledger) perSecond() []int64 {
+	var out []int64
+	for i := range l.seconds {
+		out = append(out, l.seconds[i].Load())
+	}
+	for len(out) > 0 && out[len(out)-1] == 0 {
+		out = out[:len(out)-1]
+	}
+	return out
 }
 
 // addSub records that the broker calls subscription s of the plan id.
@@ -277,6 +297,10 @@ func (l *ledger) record(body []byte, now time.Time, shard int) {
 			sh.mu.Unlock()
 		}
 		ns := now.UnixNano()
+		if t0 := l.t0.Load(); t0 > 0 && len(l.seconds) > 0 {
+			sec := min(max(0, (ns-t0)/int64(time.Second)), int64(len(l.seconds)-1))
+			l.seconds[sec].Add(1)
+		}
 		for {
 			last := l.lastRecv.Load()
 			if ns <= last || l.lastRecv.CompareAndSwap(last, ns) {

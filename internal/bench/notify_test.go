@@ -205,7 +205,8 @@ func subFor(p *notifyPlan, seq int64, nth int) int {
 func TestLedgerCounts(t *testing.T) {
 	p := testPlan()
 	// Updates 100..104 are the probe, 105..199 measured.
-	l := newLedger(p, 100, 105, 100, 2)
+	l := newLedger(p, 100, 105, 100, 2, 10)
+	l.startMeasured(time.Now().Add(-1500 * time.Millisecond))
 	for s := range p.Subs() {
 		l.addSub(p.subID(s), s)
 	}
@@ -261,6 +262,9 @@ func TestLedgerCounts(t *testing.T) {
 	if h := l.latencies(); h.Count() != uint64(wantDelivered+1) || h.Min() < 2*time.Millisecond {
 		t.Errorf("latencies: %d, min %v; want %d ≥ 2ms", h.Count(), h.Min(), wantDelivered+1)
 	}
+	if ps := l.perSecond(); len(ps) != 2 || ps[0] != 0 || ps[1] != wantDelivered+1 {
+		t.Errorf("per second %v, want [0 %d]", ps, wantDelivered+1)
+	}
 	if s := l.sample.Load(); s == nil || !strings.Contains(*s, "not JSON") {
 		t.Errorf("malformed sample %v", s)
 	}
@@ -275,7 +279,7 @@ func TestLedgerCounts(t *testing.T) {
 
 func TestReceiversOverHTTP(t *testing.T) {
 	p := testPlan()
-	l := newLedger(p, 0, 0, 1000, 3)
+	l := newLedger(p, 0, 0, 1000, 3, 1)
 	for s := range p.Subs() {
 		l.addSub(p.subID(s), s)
 	}
@@ -415,7 +419,7 @@ func TestDue(t *testing.T) {
 // and bookkeeping (the HTTP server's share comes on top).
 func BenchmarkLedgerRecord(b *testing.B) {
 	p := testPlan()
-	l := newLedger(p, 0, 0, int64(b.N)+1, 1)
+	l := newLedger(p, 0, 0, int64(b.N)+1, 1, 1)
 	for s := range p.Subs() {
 		l.addSub(p.subID(s), s)
 	}
@@ -430,5 +434,23 @@ func BenchmarkLedgerRecord(b *testing.B) {
 		body := bodies[i%len(bodies)]
 		// a fresh id each time, as the broker sends
 		l.record(bytes.Replace(body, []byte(`"n"`), []byte(`"n`+strconv.Itoa(i)+`"`), 1), now, 0)
+	}
+}
+
+func TestSteady(t *testing.T) {
+	for _, c := range []struct {
+		per  []int64
+		d    time.Duration
+		mean float64
+		min  int64
+	}{
+		{[]int64{5, 20, 22, 18, 20, 3}, 5 * time.Second, 20, 18}, // first and last second left out
+		{[]int64{5, 20, 22}, 2 * time.Second, 12.5, 5},           // too short to leave any out
+		{[]int64{5, 20}, 5 * time.Second, 20, 20},                // nothing arrived later
+		{nil, 5 * time.Second, 0, 0},
+	} {
+		if mean, least := steady(c.per, c.d); mean != c.mean || least != c.min {
+			t.Errorf("steady(%v, %v) = %v, %v; want %v, %v", c.per, c.d, mean, least, c.mean, c.min)
+		}
 	}
 }

@@ -82,26 +82,31 @@ type NotifyReport struct {
 	ProbeOwed    int64       `json:"probe_owed"`
 	ProbeGot     int64       `json:"probe_delivered"`
 
-	Owed       int64     `json:"owed"`      // notifications the acknowledged updates are owed
-	Delivered  int64     `json:"delivered"` // of those, delivered (distinct subscription and update)
-	Unacked    int64     `json:"delivered_for_unacknowledged_writes"`
-	Messages   int64     `json:"messages"` // notification requests received, repeats included
-	Items      int64     `json:"items"`    // data items of distinct notification ids
-	DupIDs     int64     `json:"duplicate_ids"`
-	Repeated   int64     `json:"repeated_content"`
-	Unexpected int64     `json:"unexpected"`
-	Before     int64     `json:"before_subscriptions"`
-	Malformed  int64     `json:"malformed"`
-	BadSample  string    `json:"malformed_sample,omitempty"`
-	SubsWhole  int       `json:"subscriptions_complete"`
-	PerSecond  float64   `json:"delivered_per_s"`    // Delivered / (last receipt − stream start)
-	DrainSecs  float64   `json:"drain_seconds"`      // from the stream's end to the last receipt
-	E2E        Latency   `json:"end_to_end_latency"` // update sent → notification received
-	RSS        uint64    `json:"rss_bytes"`
-	PeakRSS    uint64    `json:"peak_rss_bytes"`
-	Errors     []string  `json:"errors,omitempty"`
-	Started    time.Time `json:"started"`
-	TotalSecs  float64   `json:"total_seconds"`
+	Owed       int64      `json:"owed"`      // notifications the acknowledged updates are owed
+	Delivered  int64      `json:"delivered"` // of those, delivered (distinct subscription and update)
+	Unacked    int64      `json:"delivered_for_unacknowledged_writes"`
+	Messages   int64      `json:"messages"` // notification requests received, repeats included
+	Items      int64      `json:"items"`    // data items of distinct notification ids
+	DupIDs     int64      `json:"duplicate_ids"`
+	Repeated   int64      `json:"repeated_content"`
+	Unexpected int64      `json:"unexpected"`
+	Before     int64      `json:"before_subscriptions"`
+	Malformed  int64      `json:"malformed"`
+	BadSample  string     `json:"malformed_sample,omitempty"`
+	SubsWhole  int        `json:"subscriptions_complete"`
+	PerSecond  float64    `json:"delivered_per_s"`  // Delivered / (last receipt − stream start)
+	Steady     float64    `json:"steady_per_s"`     // mean of the stream's whole seconds but its first and last
+	SteadyMin  int64      `json:"steady_min_per_s"` // the slowest of those seconds
+	Seconds    []int64    `json:"delivered_each_second"`
+	QalaCPU    [2]float64 `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
+	ToolCPU    [2]float64 `json:"tool_cores"`
+	DrainSecs  float64    `json:"drain_seconds"`      // from the stream's end to the last receipt
+	E2E        Latency    `json:"end_to_end_latency"` // update sent → notification received
+	RSS        uint64     `json:"rss_bytes"`
+	PeakRSS    uint64     `json:"peak_rss_bytes"`
+	Errors     []string   `json:"errors,omitempty"`
+	Started    time.Time  `json:"started"`
+	TotalSecs  float64    `json:"total_seconds"`
 }
 
 func (s *NotifyReport) fail(format string, args ...any) {
@@ -164,7 +169,8 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	probe := perStream
 	measured := probe + int64(plan.Types)
 	end := measured + perStream
-	led := newLedger(plan, probe, measured, end-probe, cfg.Receivers)
+	secs := int(cfg.Duration.Seconds()+cfg.DrainTimeout.Seconds()) + 10
+	led := newLedger(plan, probe, measured, end-probe, cfg.Receivers, secs)
 	var lp atomic.Pointer[ledger]
 	lp.Store(led)
 	recv, err := startReceivers(cfg.Receivers, &lp)
@@ -215,11 +221,14 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 			OK: func(st int) bool { return st == http.StatusNoContent }, Done: done})
 	}
 	logf("streaming %s updates/s for %v without subscriptions", fmtRate(cfg.Rate), cfg.Duration)
+	cpu := q.cpuMeter()
 	if rep.WriteNoSubs, err = stream(ShapeNotifyNoSubs, 0, nil); err != nil {
 		rep.fail("stream without subscriptions: %v", err)
 		return rep, ctx.Err()
 	}
-	logf("%s late=%d", rep.WriteNoSubs.Line(), rep.WriteNoSubs.Late)
+	rep.QalaCPU[0], rep.ToolCPU[0] = cpu()
+	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteNoSubs.Line(), rep.WriteNoSubs.Late,
+		fmtMS(rep.WriteNoSubs.Service.P50), fmtMS(rep.WriteNoSubs.Service.P99))
 
 	t0 := time.Now()
 	if err := createSubscriptions(ctx, q.URL, plan, led); err != nil {
@@ -249,6 +258,8 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	logf("streaming %s updates/s for %v with %d subscriptions (%s notifications/s owed)", fmtRate(cfg.Rate), cfg.Duration,
 		plan.Subs(), fmtRate(cfg.Rate*notifyMatch))
 	streamStart := time.Now()
+	led.startMeasured(streamStart)
+	cpu = q.cpuMeter()
 	rep.WriteSubs, err = stream(ShapeNotifySubs, measured, func(j int64) {
 		for seq := measured + j*int64(cfg.Batch); seq < measured+(j+1)*int64(cfg.Batch); seq++ {
 			led.ack(seq)
@@ -259,10 +270,12 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		return rep, ctx.Err()
 	}
 	streamEnd := time.Now()
-	logf("%s late=%d", rep.WriteSubs.Line(), rep.WriteSubs.Late)
+	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteSubs.Line(), rep.WriteSubs.Late,
+		fmtMS(rep.WriteSubs.Service.P50), fmtMS(rep.WriteSubs.Service.P99))
 
 	rep.Owed = led.owed(measured, end)
 	drain(ctx, led, rep.Owed, cfg, logf)
+	rep.QalaCPU[1], rep.ToolCPU[1] = cpu()
 	time.Sleep(time.Second) // late repeats
 	recv.Close()
 
@@ -284,6 +297,8 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.PerSecond = float64(rep.Delivered) / lastRecv.Sub(streamStart).Seconds()
 		rep.DrainSecs = max(0, lastRecv.Sub(streamEnd).Seconds())
 	}
+	rep.Seconds = led.perSecond()
+	rep.Steady, rep.SteadyMin = steady(rep.Seconds, cfg.Duration)
 	rep.E2E = led.latencies().Summarize()
 	if rep.RSS, rep.PeakRSS, err = q.Memory(); err != nil {
 		rep.fail("memory: %v", err)
@@ -298,6 +313,47 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.fail("stop qala: %v", err)
 	}
 	return rep, ctx.Err()
+}
+
+// steady returns the mean and the minimum of the deliveries per second
+// while a stream of duration d ran, leaving out its first and last second
+// (ramp up, and the tail in flight) when it lasted 3 s or more.
+func steady(perSec []int64, d time.Duration) (float64, int64) {
+	whole := int(d / time.Second)
+	lo, hi := 0, min(whole, len(perSec))
+	if whole >= 3 {
+		lo, hi = 1, min(whole-1, len(perSec))
+	}
+	if hi <= lo {
+		return 0, 0
+	}
+	var sum int64
+	least := perSec[lo]
+	for _, n := range perSec[lo:hi] {
+		sum += n
+		least = min(least, n)
+	}
+	return float64(sum) / float64(hi-lo), least
+}
+
+// cpuMeter starts measuring the CPU Qala and the load tool use; the
+// function it returns gives each one's cores (CPU time over wall time)
+// since, or 0 where /proc cannot tell.
+func (p *Proc) cpuMeter() func() (qala, tool float64) {
+	t0 := time.Now()
+	q0, qerr := procCPU(p.cmd.Process.Pid)
+	s0, serr := procCPU(os.Getpid())
+	return func() (float64, float64) {
+		wall := time.Since(t0).Seconds()
+		var qc, sc float64
+		if q1, err := procCPU(p.cmd.Process.Pid); err == nil && qerr == nil {
+			qc = (q1 - q0).Seconds() / wall
+		}
+		if s1, err := procCPU(os.Getpid()); err == nil && serr == nil {
+			sc = (s1 - s0).Seconds() / wall
+		}
+		return qc, sc
+	}
 }
 
 // drain waits until the measured window has everything it is owed, nothing
