@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -452,5 +453,50 @@ func TestSteady(t *testing.T) {
 		if mean, least := steady(c.per, c.d); mean != c.mean || least != c.min {
 			t.Errorf("steady(%v, %v) = %v, %v; want %v, %v", c.per, c.d, mean, least, c.mean, c.min)
 		}
+	}
+}
+
+// BenchmarkReceiversHTTP is the load tool's CPU per notification received
+// over HTTP (keep-alive, 8 connections), sender included: the share of the
+// machine the receivers take from the broker at the suite's rates.
+func BenchmarkReceiversHTTP(b *testing.B) {
+	p := testPlan()
+	l := newLedger(p, 0, 0, int64(b.N)+1, 4, 1)
+	for s := range p.Subs() {
+		l.addSub(p.subID(s), s)
+	}
+	var lp atomic.Pointer[ledger]
+	lp.Store(l)
+	r, err := startReceivers(4, &lp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	var next atomic.Int64
+	cpu0, _ := procCPU(os.Getpid())
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			u := r.URIs[w%len(r.URIs)]
+			c := newConn(strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/notify"), 10*time.Second)
+			defer c.close()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				body := notification(p, "n"+strconv.FormatInt(i, 10), subFor(p, i, 0), i)
+				c.do(http.MethodPost, "/notify", "application/json", body, func(int) bool { return true })
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if cpu1, err := procCPU(os.Getpid()); err == nil {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+	if got := l.messages.Load(); got != int64(b.N) {
+		b.Fatalf("%d notifications recorded, want %d", got, b.N)
 	}
 }
