@@ -36,11 +36,12 @@ type fakeBroker struct {
 	subs     []*subJSON
 	queues   map[string]chan []byte
 	sent     int
+	perSub   map[string]int64 // timesSent
 	wg       sync.WaitGroup
 }
 
 func fakeNotifyBroker(listen string) error {
-	b := &fakeBroker{entities: map[string]*fakeEntity{}, queues: map[string]chan []byte{}}
+	b := &fakeBroker{entities: map[string]*fakeEntity{}, queues: map[string]chan []byte{}, perSub: map[string]int64{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("POST /ngsi-ld/v1/entityOperations/upsert", func(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +111,17 @@ func fakeNotifyBroker(listen string) error {
 		w.Header().Set("Location", "/ngsi-ld/v1/subscriptions/"+s.ID)
 		w.WriteHeader(http.StatusCreated)
 	})
+	mux.HandleFunc("GET /ngsi-ld/v1/subscriptions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, s := range b.subs {
+			if s.ID == r.PathValue("id") {
+				fmt.Fprintf(w, `{"id":%q,"type":"Subscription","status":"active","timesSent":%d}`, s.ID, b.perSub[s.ID])
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
 	srv := &http.Server{Addr: listen, Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -159,6 +171,7 @@ func (b *fakeBroker) update(id string, attrs map[string]json.RawMessage) error {
 			continue
 		}
 		b.sent++
+		b.perSub[s.ID]++
 		body := fmt.Appendf(nil, `{"id":"urn:ngsi-ld:Notification:%d","type":"Notification","subscriptionId":%q,"notifiedAt":%q,"data":[%s]}`,
 			b.sent, s.ID, time.Now().UTC().Format(time.RFC3339Nano), entity)
 		q := b.queues[s.Notification.Endpoint.URI]
@@ -216,6 +229,9 @@ func TestNotifySuiteAgainstFakeBroker(t *testing.T) {
 		var sum int64
 		for _, n := range rep.Seconds {
 			sum += n
+		}
+		if bc := rep.Broker; bc == nil || bc.Status["active"] != 40 || bc.TimesSent != owed+2*notifyMatch {
+			t.Errorf("batch %d: broker counts %+v", batch, bc)
 		}
 		if sum != owed || rep.QalaCPU[1] <= 0 || rep.ToolCPU[1] <= 0 {
 			t.Errorf("batch %d: per second %v (sum %d), cores %v %v", batch, rep.Seconds, sum, rep.QalaCPU, rep.ToolCPU)

@@ -69,6 +69,10 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 		p("\n%d subscriptions created in %.2f s; the probe (one update per type) got %d of %d notifications in %.2f s. ",
 			c.Subs, s.SubsSeconds, s.ProbeGot, s.ProbeOwed, s.ProbeSeconds)
 	}
+	if b := s.Broker; b != nil {
+		p("The broker's own counts (clause 5.2.12), probe included: timesSent %s, timesFailed %s, status %v. ",
+			fmtRate(float64(b.TimesSent)), fmtRate(float64(b.TimesFailed)), b.Status)
+	}
 	if s.Owed > 0 {
 		p("Received %s notification requests carrying %s entities (distinct ids); %d items for updates whose write was not acknowledged, %d for state before the subscriptions.\n",
 			fmtRate(float64(s.Messages)), fmtRate(float64(s.Items)), s.Unacked, s.Before)

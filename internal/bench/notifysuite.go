@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -82,31 +83,32 @@ type NotifyReport struct {
 	ProbeOwed    int64       `json:"probe_owed"`
 	ProbeGot     int64       `json:"probe_delivered"`
 
-	Owed       int64      `json:"owed"`      // notifications the acknowledged updates are owed
-	Delivered  int64      `json:"delivered"` // of those, delivered (distinct subscription and update)
-	Unacked    int64      `json:"delivered_for_unacknowledged_writes"`
-	Messages   int64      `json:"messages"` // notification requests received, repeats included
-	Items      int64      `json:"items"`    // data items of distinct notification ids
-	DupIDs     int64      `json:"duplicate_ids"`
-	Repeated   int64      `json:"repeated_content"`
-	Unexpected int64      `json:"unexpected"`
-	Before     int64      `json:"before_subscriptions"`
-	Malformed  int64      `json:"malformed"`
-	BadSample  string     `json:"malformed_sample,omitempty"`
-	SubsWhole  int        `json:"subscriptions_complete"`
-	PerSecond  float64    `json:"delivered_per_s"`  // Delivered / (last receipt − stream start)
-	Steady     float64    `json:"steady_per_s"`     // mean of the stream's whole seconds but its first and last
-	SteadyMin  int64      `json:"steady_min_per_s"` // the slowest of those seconds
-	Seconds    []int64    `json:"delivered_each_second"`
-	QalaCPU    [2]float64 `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
-	ToolCPU    [2]float64 `json:"tool_cores"`
-	DrainSecs  float64    `json:"drain_seconds"`      // from the stream's end to the last receipt
-	E2E        Latency    `json:"end_to_end_latency"` // update sent → notification received
-	RSS        uint64     `json:"rss_bytes"`
-	PeakRSS    uint64     `json:"peak_rss_bytes"`
-	Errors     []string   `json:"errors,omitempty"`
-	Started    time.Time  `json:"started"`
-	TotalSecs  float64    `json:"total_seconds"`
+	Owed       int64         `json:"owed"`      // notifications the acknowledged updates are owed
+	Delivered  int64         `json:"delivered"` // of those, delivered (distinct subscription and update)
+	Unacked    int64         `json:"delivered_for_unacknowledged_writes"`
+	Messages   int64         `json:"messages"` // notification requests received, repeats included
+	Items      int64         `json:"items"`    // data items of distinct notification ids
+	DupIDs     int64         `json:"duplicate_ids"`
+	Repeated   int64         `json:"repeated_content"`
+	Unexpected int64         `json:"unexpected"`
+	Before     int64         `json:"before_subscriptions"`
+	Malformed  int64         `json:"malformed"`
+	BadSample  string        `json:"malformed_sample,omitempty"`
+	SubsWhole  int           `json:"subscriptions_complete"`
+	PerSecond  float64       `json:"delivered_per_s"`  // Delivered / (last receipt − stream start)
+	Steady     float64       `json:"steady_per_s"`     // mean of the stream's whole seconds but its first and last
+	SteadyMin  int64         `json:"steady_min_per_s"` // the slowest of those seconds
+	Seconds    []int64       `json:"delivered_each_second"`
+	QalaCPU    [2]float64    `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
+	ToolCPU    [2]float64    `json:"tool_cores"`
+	DrainSecs  float64       `json:"drain_seconds"`      // from the stream's end to the last receipt
+	E2E        Latency       `json:"end_to_end_latency"` // update sent → notification received
+	Broker     *brokerCounts `json:"broker_counts,omitempty"`
+	RSS        uint64        `json:"rss_bytes"`
+	PeakRSS    uint64        `json:"peak_rss_bytes"`
+	Errors     []string      `json:"errors,omitempty"`
+	Started    time.Time     `json:"started"`
+	TotalSecs  float64       `json:"total_seconds"`
 }
 
 func (s *NotifyReport) fail(format string, args ...any) {
@@ -300,6 +302,11 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	rep.Seconds = led.perSecond()
 	rep.Steady, rep.SteadyMin = steady(rep.Seconds, cfg.Duration)
 	rep.E2E = led.latencies().Summarize()
+	if rep.Broker, err = subscriptionStatus(ctx, q.URL, led); err != nil {
+		rep.fail("subscription status: %v", err)
+	} else {
+		logf("the broker counts timesSent %d, timesFailed %d; statuses %v", rep.Broker.TimesSent, rep.Broker.TimesFailed, rep.Broker.Status)
+	}
 	if rep.RSS, rep.PeakRSS, err = q.Memory(); err != nil {
 		rep.fail("memory: %v", err)
 	}
@@ -493,4 +500,79 @@ func probeUpdates(ctx context.Context, base string, plan *notifyPlan, led *ledge
 		led.ack(seq)
 	}
 	return nil
+}
+
+// brokerCounts sums what the broker says of its subscriptions (clause
+// 5.2.12: status, timesSent, timesFailed), to set against what arrived.
+type brokerCounts struct {
+	TimesSent   int64          `json:"times_sent"`
+	TimesFailed int64          `json:"times_failed"`
+	Status      map[string]int `json:"status"`
+}
+
+// subscriptionStatus reads every subscription of the ledger back.
+func subscriptionStatus(ctx context.Context, base string, led *ledger) (*brokerCounts, error) {
+	led.subMu.RLock()
+	ids := make([]string, 0, len(led.subIndex))
+	for id := range led.subIndex {
+		ids = append(ids, id)
+	}
+	led.subMu.RUnlock()
+	bc := &brokerCounts{Status: map[string]int{}}
+	var mu sync.Mutex
+	var first error
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) || ctx.Err() != nil {
+					return
+				}
+				var sub struct {
+					Status      string `json:"status"`
+					TimesSent   int64  `json:"timesSent"`
+					TimesFailed int64  `json:"timesFailed"`
+				}
+				err := getJSON(ctx, base+"/ngsi-ld/v1/subscriptions/"+url.PathEscape(ids[i]), &sub)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				bc.TimesSent += sub.TimesSent
+				bc.TimesFailed += sub.TimesFailed
+				if err == nil {
+					bc.Status[sub.Status]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return bc, first
+}
+
+// getJSON GETs u and decodes its 200 answer into v.
+func getJSON(ctx context.Context, u string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := plainClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %.300s", u, resp.StatusCode, body)
+	}
+	return json.Unmarshal(body, v)
 }
