@@ -116,7 +116,7 @@ func fakeNotifyBroker(listen string) error {
 		defer b.mu.Unlock()
 		for _, s := range b.subs {
 			if s.ID == r.PathValue("id") {
-				fmt.Fprintf(w, `{"id":%q,"type":"Subscription","status":"active","timesSent":%d}`, s.ID, b.perSub[s.ID])
+				fmt.Fprintf(w, `{"id":%q,"type":"Subscription","status":"active","notification":{"timesSent":%d}}`, s.ID, b.perSub[s.ID])
 				return
 			}
 		}

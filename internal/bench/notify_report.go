@@ -70,7 +70,7 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 			c.Subs, s.SubsSeconds, s.ProbeGot, s.ProbeOwed, s.ProbeSeconds)
 	}
 	if b := s.Broker; b != nil {
-		p("The broker's own counts (clause 5.2.12), probe included: timesSent %s, timesFailed %s, status %v. ",
+		p("The broker's own counts (notification.timesSent and timesFailed, clause 5.2.14), probe included: timesSent %s, timesFailed %s, status %v. ",
 			fmtRate(float64(b.TimesSent)), fmtRate(float64(b.TimesFailed)), b.Status)
 	}
 	if s.Owed > 0 {

@@ -502,8 +502,9 @@ func probeUpdates(ctx context.Context, base string, plan *notifyPlan, led *ledge
 	return nil
 }
 
-// brokerCounts sums what the broker says of its subscriptions (clause
-// 5.2.12: status, timesSent, timesFailed), to set against what arrived.
+// brokerCounts sums what the broker says of its subscriptions (status,
+// clause 5.2.12; notification.timesSent and timesFailed, NotificationParams
+// clause 5.2.14), to set against what arrived.
 type brokerCounts struct {
 	TimesSent   int64          `json:"times_sent"`
 	TimesFailed int64          `json:"times_failed"`
@@ -531,17 +532,19 @@ func subscriptionStatus(ctx context.Context, base string, led *ledger) (*brokerC
 					return
 				}
 				var sub struct {
-					Status      string `json:"status"`
-					TimesSent   int64  `json:"timesSent"`
-					TimesFailed int64  `json:"timesFailed"`
+					Status       string `json:"status"`
+					Notification struct {
+						TimesSent   int64 `json:"timesSent"`
+						TimesFailed int64 `json:"timesFailed"`
+					} `json:"notification"`
 				}
 				err := getJSON(ctx, base+"/ngsi-ld/v1/subscriptions/"+url.PathEscape(ids[i]), &sub)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = err
 				}
-				bc.TimesSent += sub.TimesSent
-				bc.TimesFailed += sub.TimesFailed
+				bc.TimesSent += sub.Notification.TimesSent
+				bc.TimesFailed += sub.Notification.TimesFailed
 				if err == nil {
 					bc.Status[sub.Status]++
 				}
