@@ -432,6 +432,7 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 	receivers := fs.Int("receivers", 0, "HTTP receivers (default 8; 4 with -short)")
 	drainTimeout := fs.Duration("drain-timeout", 0, "bound of the wait for delivery after the stream (default 2m; 1m with -short)")
 	qalaArgs := fs.String("qala-args", "", "extra arguments of qala serve, space-separated")
+	pprofDir := fs.String("pprof", "", "save Qala's CPU profile and goroutines during the stream with subscriptions to `dir` (starts qala with --pprof)")
 	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
 	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
 	if err := parse(fs, args); err != nil {
@@ -443,7 +444,12 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errUsage
 	}
 	cfg := DefaultNotifyConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log, cfg.QalaArgs = *qala, *keep, stderr, strings.Fields(*qalaArgs)
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.QalaArgs, cfg.Pprof = *qala, *keep, stderr, strings.Fields(*qalaArgs), *pprofDir
+	if cfg.Pprof != "" {
+		if err := os.MkdirAll(cfg.Pprof, 0o755); err != nil {
+			return fmt.Errorf("pprof directory: %w", err)
+		}
+	}
 	setPositive(&cfg.Subs, *subs)
 	setPositive(&cfg.Entities, *entities)
 	if *rate > 0 {

@@ -96,8 +96,12 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 			fmtMS(r.Service.P50), fmtMS(r.Service.P99), r.Late)
 	}
 	m := s.Machine
-	p("\nMachine: %d CPUs (%s), %s memory, Linux %s; load tool %s; qala built with %s%s; receivers and load generator in one process on the same machine.\n",
+	p("\nMachine: %d CPUs (%s), %s memory, Linux %s; load tool %s; qala built with %s%s; receivers and load generator in one process on the same machine",
 		m.CPUs, orDash(m.CPU), orDash(m.MemTotal), orDash(m.Kernel), m.GoVersion, orDash(m.QalaGo), revNote(m.QalaRev))
+	if s.LoadAvg[0] != "" {
+		p("; load average %s at the start, %s at the end", s.LoadAvg[0], orDash(s.LoadAvg[1]))
+	}
+	p(".\n")
 	if s.BadSample != "" {
 		p("\nFirst malformed notification: `%s`\n", s.BadSample)
 	}

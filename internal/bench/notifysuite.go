@@ -45,8 +45,12 @@ type NotifyConfig struct {
 	ProbeTimeout time.Duration // bound of the wait for the probe's notifications
 	DrainTimeout time.Duration // bound of the wait for delivery after the stream
 	StallTimeout time.Duration // stop waiting when nothing arrives for this long
-	Keep         bool
-	Log          io.Writer
+	// Pprof, if set, is a directory where Qala's CPU profile and a dump of
+	// its goroutines (halfway) during the stream with subscriptions are
+	// saved; Qala is started with --pprof.
+	Pprof string
+	Keep  bool
+	Log   io.Writer
 }
 
 // DefaultNotifyConfig returns the suite's defaults: 1,000 subscriptions,
@@ -104,6 +108,7 @@ type NotifyReport struct {
 	DrainSecs  float64       `json:"drain_seconds"`      // from the stream's end to the last receipt
 	E2E        Latency       `json:"end_to_end_latency"` // update sent → notification received
 	Broker     *brokerCounts `json:"broker_counts,omitempty"`
+	LoadAvg    [2]string     `json:"load_average"` // of the machine (1, 5, 15 min) at the start and the end
 	RSS        uint64        `json:"rss_bytes"`
 	PeakRSS    uint64        `json:"peak_rss_bytes"`
 	Errors     []string      `json:"errors,omitempty"`
@@ -159,7 +164,11 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		return nil, err
 	}
 	rep := &NotifyReport{Machine: MachineInfo(cfg.Qala), Started: time.Now().UTC()}
-	defer func() { rep.TotalSecs = time.Since(rep.Started).Seconds() }()
+	rep.LoadAvg[0] = loadAvg()
+	defer func() {
+		rep.TotalSecs = time.Since(rep.Started).Seconds()
+		rep.LoadAvg[1] = loadAvg()
+	}()
 	plan := &notifyPlan{RunID: NewRunID(), Types: cfg.Subs / notifySlots, Entities: cfg.Entities}
 	rc := &rep.Config
 	rc.Subs, rc.Types, rc.Match, rc.Entities, rc.Rate = cfg.Subs, plan.Types, notifyMatch, cfg.Entities, cfg.Rate
@@ -196,7 +205,11 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		return nil, fmt.Errorf("qala log: %w", err)
 	}
 	defer qlog.Close()
-	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data"), qlog, time.Minute, cfg.QalaArgs...)
+	qargs := cfg.QalaArgs
+	if cfg.Pprof != "" {
+		qargs = append(qargs[:len(qargs):len(qargs)], "--pprof")
+	}
+	q, err := StartQala(ctx, cfg.Qala, filepath.Join(work, "data"), qlog, time.Minute, qargs...)
 	if err != nil {
 		rep.fail("start qala: %v (log: %s)", err, qlog.Name())
 		return rep, nil
@@ -262,6 +275,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	streamStart := time.Now()
 	led.startMeasured(streamStart)
 	cpu = q.cpuMeter()
+	profiled := profile(ctx, cfg, q.URL, logf)
 	rep.WriteSubs, err = stream(ShapeNotifySubs, measured, func(j int64) {
 		for seq := measured + j*int64(cfg.Batch); seq < measured+(j+1)*int64(cfg.Batch); seq++ {
 			led.ack(seq)
@@ -272,6 +286,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		return rep, ctx.Err()
 	}
 	streamEnd := time.Now()
+	profiled()
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteSubs.Line(), rep.WriteSubs.Late,
 		fmtMS(rep.WriteSubs.Service.P50), fmtMS(rep.WriteSubs.Service.P99))
 
@@ -320,6 +335,70 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.fail("stop qala: %v", err)
 	}
 	return rep, ctx.Err()
+}
+
+// profile saves Qala's CPU profile over the stream and its goroutines
+// halfway through, when cfg.Pprof asks; the returned function waits for both.
+func profile(ctx context.Context, cfg NotifyConfig, base string, logf func(string, ...any)) func() {
+	if cfg.Pprof == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		file := filepath.Join(cfg.Pprof, "qala-notify.pprof")
+		if err := FetchProfile(ctx, base, cfg.Duration, file); err != nil {
+			logf("cpu profile: %v", err)
+		} else {
+			logf("cpu profile in %s", file)
+		}
+	})
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(cfg.Duration / 2):
+		}
+		file := filepath.Join(cfg.Pprof, "qala-goroutines.txt")
+		if err := saveURL(ctx, base+"/debug/pprof/goroutine?debug=2", file); err != nil {
+			logf("goroutines: %v", err)
+		} else {
+			logf("goroutines halfway through the stream in %s", file)
+		}
+	})
+	return wg.Wait
+}
+
+// saveURL saves the 200 answer to GET u in file.
+func saveURL(ctx context.Context, u, file string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := plainClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", u, resp.StatusCode)
+	}
+	return writeFile(file, data)
+}
+
+// loadAvg returns the machine's load averages over 1, 5 and 15 minutes, or
+// "" where /proc cannot tell.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // steady returns the mean and the minimum of the deliveries per second
