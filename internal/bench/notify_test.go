@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -498,5 +499,27 @@ func BenchmarkReceiversHTTP(b *testing.B) {
 	}
 	if got := l.messages.Load(); got != int64(b.N) {
 		b.Fatalf("%d notifications recorded, want %d", got, b.N)
+	}
+}
+
+func TestNotifySuiteCommandLine(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"notifysuite"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "-qala is required") {
+		t.Errorf("without -qala: code %d, %q", code, errOut.String())
+	}
+	errOut.Reset()
+	bin := filepath.Join(t.TempDir(), "qala")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code := Main([]string{"notifysuite", "-qala", bin, "-subs", "30"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "multiple of 20") {
+		t.Errorf("-subs 30: code %d, %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := Main([]string{"notifysuite", "-qala", bin, "-short"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "exited before /health") {
+		t.Errorf("a qala that does not start: code %d, %q %q", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "qala-bench notifysuite") && !strings.Contains(out.String(), "## Qala notification benchmark") {
+		t.Errorf("no report: %q", out.String())
 	}
 }
