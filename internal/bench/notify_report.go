@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // notifyGoal is the fan-out goal of DESIGN.md.
@@ -77,12 +78,14 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 		p("Received %s notification requests carrying %s entities (distinct ids); %d items for updates whose write was not acknowledged, %d for state before the subscriptions.\n",
 			fmtRate(float64(s.Messages)), fmtRate(float64(s.Items)), s.Unacked, s.Before)
 	}
-	if len(s.Seconds) > 0 {
-		p("\nDelivered in each second from the stream's start:")
-		for _, n := range s.Seconds {
-			p(" %s", fmtRate(float64(n)))
+	for _, r := range []*paceResult{s.WriteNoSubs, s.WriteSubs} {
+		if r != nil && r.Cutoff {
+			p("\nThe stream %s was cut off at its bound (twice its duration + 5 s): %s of %s updates due were sent.\n",
+				r.Shape, fmtRate(float64(r.Requests*uint64(c.Batch))), fmtRate(float64(r.Due*int64(c.Batch))))
 		}
-		p(".\n")
+	}
+	if len(s.Seconds) > 0 {
+		p("\n%s\n", timeline(s.Seconds))
 	}
 	p("\nWrite latency is measured from when each update was due (open loop), so stalls count for every update behind them; service time is from the actual send.\n\n")
 	p("| server | stream | c | requests | errors | req/s | p50 | p90 | p99 | max | service p50 / p99 | late > 10 ms |\n")
@@ -120,3 +123,23 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 
 // JSON returns the report as indented JSON.
 func (s *NotifyReport) JSON() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }
+
+// timeline renders the deliveries per second from the stream's start; a
+// long one in sums of 5 seconds.
+func timeline(perSec []int64) string {
+	step, unit := 1, "second"
+	if len(perSec) > 60 {
+		step, unit = 5, "5 seconds"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Delivered in each %s from the stream's start:", unit)
+	for i := 0; i < len(perSec); i += step {
+		var n int64
+		for _, v := range perSec[i:min(i+step, len(perSec))] {
+			n += v
+		}
+		b.WriteString(" " + fmtRate(float64(n)))
+	}
+	b.WriteByte('.')
+	return b.String()
+}

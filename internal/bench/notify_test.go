@@ -523,3 +523,34 @@ func TestNotifySuiteCommandLine(t *testing.T) {
 		t.Errorf("no report: %q", out.String())
 	}
 }
+
+func TestPaceCutoff(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+	}))
+	defer ts.Close()
+	t0 := time.Now()
+	res, err := pace(context.Background(), "slow", paceConfig{URL: ts.URL, Rate: 1000, N: 100, Workers: 1, Timeout: 5 * time.Second,
+		MaxDuration: 120 * time.Millisecond,
+		Request:     func(int64, time.Time, []byte) (string, string, []byte) { return http.MethodGet, "/", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Cutoff || res.Due != 100 || res.Requests < 2 || res.Requests > 4 || time.Since(t0) > 2*time.Second {
+		t.Errorf("cutoff %v, due %d, sent %d in %v; want a cut-off run of 2-4 requests", res.Cutoff, res.Due, res.Requests, time.Since(t0))
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	if got := timeline([]int64{1000, 20000, 3}); got != "Delivered in each second from the stream's start: 1,000 20,000 3." {
+		t.Errorf("short: %q", got)
+	}
+	long := make([]int64, 62)
+	for i := range long {
+		long[i] = 10
+	}
+	want := "Delivered in each 5 seconds from the stream's start:" + strings.Repeat(" 50", 12) + " 20."
+	if got := timeline(long); got != want {
+		t.Errorf("long: %q, want %q", got, want)
+	}
+}

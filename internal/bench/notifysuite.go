@@ -140,6 +140,10 @@ func (c *NotifyConfig) check() error {
 	return nil
 }
 
+// streamBound is the longest a stream may take: a broker that takes the
+// updates more slowly than they are due gets no more after it.
+func (c *NotifyConfig) streamBound() time.Duration { return 2*c.Duration + 5*time.Second }
+
 // requests returns the requests of one stream.
 func (c *NotifyConfig) requests() int64 {
 	return max(1, int64(c.Rate*c.Duration.Seconds())/int64(c.Batch))
@@ -180,7 +184,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	probe := perStream
 	measured := probe + int64(plan.Types)
 	end := measured + perStream
-	secs := int(cfg.Duration.Seconds()+cfg.DrainTimeout.Seconds()) + 10
+	secs := int((cfg.streamBound() + cfg.DrainTimeout + cfg.StallTimeout).Seconds()) + 10
 	led := newLedger(plan, probe, measured, end-probe, cfg.Receivers, secs)
 	var lp atomic.Pointer[ledger]
 	lp.Store(led)
@@ -232,7 +236,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	// The write path alone.
 	stream := func(shape Shape, first int64, done func(int64)) (*paceResult, error) {
 		return pace(ctx, shape, paceConfig{URL: q.URL, Rate: cfg.Rate / float64(cfg.Batch), N: cfg.requests(),
-			Workers: cfg.Workers, Timeout: 30 * time.Second, Request: notifyRequest(plan, cfg.Batch, first),
+			Workers: cfg.Workers, Timeout: 30 * time.Second, MaxDuration: cfg.streamBound(), Request: notifyRequest(plan, cfg.Batch, first),
 			OK: func(st int) bool { return st == http.StatusNoContent }, Done: done})
 	}
 	logf("streaming %s updates/s for %v without subscriptions", fmtRate(cfg.Rate), cfg.Duration)

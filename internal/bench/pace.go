@@ -25,6 +25,9 @@ type paceConfig struct {
 	N       int64   // requests in all
 	Workers int     // connections, each with one request in flight at most
 	Timeout time.Duration
+	// MaxDuration, if set, bounds the run: no request starts after it, even
+	// if some were due before (a server that falls behind gets no more).
+	MaxDuration time.Duration
 	// Request renders request i, sent at sent, into buf.
 	Request func(i int64, sent time.Time, buf []byte) (method, path string, body []byte)
 	OK      func(status int) bool
@@ -43,6 +46,8 @@ type paceResult struct {
 	Service Latency `json:"service"` // from the actual send, not from when due
 	Late    int64   `json:"late"`    // requests sent more than 10 ms after they were due
 	MaxLag  float64 `json:"max_lag_ms"`
+	Due     int64   `json:"due"`    // requests due in all
+	Cutoff  bool    `json:"cutoff"` // MaxDuration stopped the run before every due request was sent
 }
 
 // pace runs cfg; it stops early only when ctx is done.
@@ -90,8 +95,13 @@ func pace(ctx context.Context, shape Shape, cfg paceConfig) (*paceResult, error)
 	})
 	defer stop()
 	var next atomic.Int64
+	var cut atomic.Bool
 	var wg sync.WaitGroup
 	start := time.Now()
+	var cutoff time.Time
+	if cfg.MaxDuration > 0 {
+		cutoff = start.Add(cfg.MaxDuration)
+	}
 	for w := range conns {
 		c, t := conns[w], tallies[w]
 		wg.Go(func() {
@@ -117,6 +127,10 @@ func pace(ctx context.Context, shape Shape, cfg paceConfig) (*paceResult, error)
 					return
 				}
 				sent := time.Now()
+				if !cutoff.IsZero() && sent.After(cutoff) {
+					cut.Store(true)
+					return
+				}
 				if lag := sent.Sub(at); lag > 10*time.Millisecond {
 					t.late++
 					t.maxLag = max(t.maxLag, lag)
@@ -142,7 +156,8 @@ func pace(ctx context.Context, shape Shape, cfg paceConfig) (*paceResult, error)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res := &paceResult{Result: Result{Shape: shape, URL: cfg.URL, Concurrency: cfg.Workers, Statuses: map[string]uint64{}}}
+	res := &paceResult{Result: Result{Shape: shape, URL: cfg.URL, Concurrency: cfg.Workers, Statuses: map[string]uint64{}},
+		Due: cfg.N, Cutoff: cut.Load()}
 	var h, svc Histogram
 	var maxLag time.Duration
 	for _, t := range tallies {
