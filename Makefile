@@ -5,7 +5,7 @@ FUZZTIME  ?= 10s
 BIN       ?= bin
 ARGS      ?=
 
-.PHONY: all build run demo test race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal bench-notify conformance clean
+.PHONY: all build run demo test test-mqtt race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal bench-notify conformance clean
 
 all: build
 
@@ -19,8 +19,11 @@ run: ## run the server with the Astana demo city on the embedded store
 test: ## the README's test command: every unit, HTTP black-box, store contract and kill -9 test
 	$(GO) test ./...
 
+test-mqtt: ## the MQTT interop tier against a real Mosquitto at QALA_MQTT_ADDR (127.0.0.1:1883); .ci/mqtt.sh provides one
+	QALA_MQTT_INTEROP=1 $(GO) test -count=1 -run 'Interop' -v ./internal/mqtt/...
+
 race: ## the packages with concurrency, under the race detector
-	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/... ./internal/temporal/...
+	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/... ./internal/temporal/... ./internal/mqtt/...
 
 vet:
 	$(GO) vet ./...

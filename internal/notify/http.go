@@ -1,0 +1,105 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// httpTransport POSTs notifications (clause 7.2 of the HTTP binding: the
+// Notification in the body, Content-Type, Link when the context is not
+// embedded, NGSILD-Tenant for a non-default tenant, and every receiverInfo
+// entry as a header).
+type httpTransport struct {
+	client *http.Client
+}
+
+func newHTTPTransport(tlsConf *tls.Config, perHost int) *httpTransport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 nil, // notifications go to the URI as given
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0, // bounded per host instead
+		MaxIdleConnsPerHost:   perHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: 0,
+		ResponseHeaderTimeout: 0, // the attempt's context bounds the whole exchange
+		TLSClientConfig:       tlsConf,
+		DisableCompression:    true,
+	}
+	return &httpTransport{client: &http.Client{
+		Transport: tr,
+		// A notification is not re-POSTed to wherever a redirect points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (t *httpTransport) Send(ctx context.Context, m *Message) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Endpoint.URI, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, Permanent(fmt.Errorf("endpoint %q: %w", m.Endpoint.URI, err))
+	}
+	h := req.Header
+	for _, kv := range m.Endpoint.ReceiverInfo {
+		if !validHeader(kv.Key, kv.Value) {
+			return 0, Permanent(fmt.Errorf("receiverInfo %q cannot be sent as an HTTP header", kv.Key))
+		}
+		h.Set(kv.Key, kv.Value)
+	}
+	ct := m.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	if m.Link != "" {
+		h.Set("Link", m.Link)
+	}
+	if m.Tenant != "" {
+		h.Set("NGSILD-Tenant", m.Tenant)
+	}
+	h.Set("User-Agent", "qala-notify")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	// Drain (a little of) the body so that the connection is reused.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("endpoint answered %s", resp.Status)
+	}
+	return resp.StatusCode, nil
+}
+
+func (t *httpTransport) Close() error {
+	t.client.CloseIdleConnections()
+	return nil
+}
+
+// validHeader reports whether name is an RFC 9110 token and value has no
+// control characters but tab.
+func validHeader(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
