@@ -48,7 +48,11 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 		p("| notifications/s from the first update to the last receipt | %s | — |  |\n", fmtRate(s.PerSecond))
 		p("| end-to-end latency (update sent → received) p50 / p99 / max | %s / %s / %s | — |  |\n",
 			fmtMS(s.E2E.P50), fmtMS(s.E2E.P99), fmtMS(s.E2E.Max))
-		p("| delivery after the last update (drain) | %.2f s | — |  |\n", s.DrainSecs)
+		drain := fmt.Sprintf("%.2f s", s.DrainSecs)
+		if s.DrainRate > 0 {
+			drain += fmt.Sprintf(" (%s notifications/s)", fmtRate(s.DrainRate))
+		}
+		p("| delivery after the last update (drain of the backlog) | %s | — |  |\n", drain)
 	}
 	for _, r := range []struct {
 		label string

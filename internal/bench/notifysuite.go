@@ -106,6 +106,7 @@ type NotifyReport struct {
 	QalaCPU    [2]float64    `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
 	ToolCPU    [2]float64    `json:"tool_cores"`
 	DrainSecs  float64       `json:"drain_seconds"`      // from the stream's end to the last receipt
+	DrainRate  float64       `json:"drain_per_s"`        // deliveries per second during the drain (≥ 1 s only)
 	E2E        Latency       `json:"end_to_end_latency"` // update sent → notification received
 	Broker     *brokerCounts `json:"broker_counts,omitempty"`
 	LoadAvg    [2]string     `json:"load_average"` // of the machine (1, 5, 15 min) at the start and the end
@@ -290,6 +291,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		return rep, ctx.Err()
 	}
 	streamEnd := time.Now()
+	atEnd := led.delivered[1].Load()
 	profiled()
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteSubs.Line(), rep.WriteSubs.Late,
 		fmtMS(rep.WriteSubs.Service.P50), fmtMS(rep.WriteSubs.Service.P99))
@@ -317,6 +319,9 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		lastRecv := time.Unix(0, last)
 		rep.PerSecond = float64(rep.Delivered) / lastRecv.Sub(streamStart).Seconds()
 		rep.DrainSecs = max(0, lastRecv.Sub(streamEnd).Seconds())
+		if rep.DrainSecs >= 1 {
+			rep.DrainRate = float64(led.delivered[1].Load()-atEnd) / rep.DrainSecs
+		}
 	}
 	rep.Seconds = led.perSecond()
 	rep.Steady, rep.SteadyMin = steady(rep.Seconds, cfg.Duration)
