@@ -5,7 +5,7 @@ FUZZTIME  ?= 10s
 BIN       ?= bin
 ARGS      ?=
 
-.PHONY: all build run demo test race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal conformance clean
+.PHONY: all build run demo test test-mqtt race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal bench-notify conformance clean
 
 all: build
 
@@ -19,8 +19,11 @@ run: ## run the server with the Astana demo city on the embedded store
 test: ## the README's test command: every unit, HTTP black-box, store contract and kill -9 test
 	$(GO) test ./...
 
+test-mqtt: ## the MQTT interop tier against a real Mosquitto at QALA_MQTT_ADDR (127.0.0.1:1883); .ci/mqtt.sh provides one
+	QALA_MQTT_INTEROP=1 $(GO) test -count=1 -run 'Interop' -v ./internal/mqtt/... ./internal/notify/...
+
 race: ## the packages with concurrency, under the race detector
-	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/... ./internal/temporal/...
+	$(GO) test -race ./internal/store/... ./internal/api/... ./internal/jsonld/... ./internal/server/... ./internal/temporal/... ./internal/mqtt/... ./internal/notify/...
 
 vet:
 	$(GO) vet ./...
@@ -46,6 +49,9 @@ bench-short: build
 
 bench-temporal: build ## the temporal suite at full size (129.6 M instances, ~8 min); ARGS=-short for the CI size
 	$(BIN)/qala-bench temporalsuite -qala $(BIN)/qala $(ARGS)
+
+bench-notify: build ## the load tool's notification fan-out (1,000 subscriptions, 2,000 updates/s, ~2 min); ARGS=-short for the CI size
+	$(BIN)/qala-bench notifysuite -qala $(BIN)/qala $(ARGS)
 
 conformance: build ## ETSI suite areas of the core and query issues (needs the suite set up: ../shared/conformance/README.md)
 	./.ci/conformance.sh

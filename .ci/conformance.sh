@@ -14,6 +14,7 @@
 #                 *.json/*.jsonld; 0: run the suite as etsi-run.sh leaves it
 #                 (the GeoJSON TPs then compare against forge URLs no broker
 #                 without internet can echo)
+#   ETSI_MQTT     1: also the MQTT notification TPs, on local Mosquitto (below)
 # Extra arguments go to robot (e.g. --include 4_23).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,22 @@ if [ "${ETSI_GEOJSON:-1}" = 1 ]; then
         -e "s#https://forge\.etsi\.org/rep/cim/ngsi-ld-test-suite/-/raw/[^/]+/resources/jsonld-contexts/#$LOCAL_CTX/#g" \
         -e "s#https://raw\.githubusercontent\.com/[^/]+/ngsi-ld-test-suite/[^/]+/resources/jsonld-contexts/#$LOCAL_CTX/#g"
   S=$COPY
+fi
+
+# ETSI_MQTT=1 (passed on to etsi-run.sh, which then keeps the MQTT
+# notification TPs 058_*): those TPs start Mosquitto in docker; give them
+# .ci/etsi-mqtt/MqttUtils.resource instead, which uses the machine's
+# Mosquitto on 127.0.0.1:1883 and starts a local one for the non-default
+# port (ETSI_MQTT_PORT, default 1884: the suite's 8085 is the notification
+# receiver's port).
+if [ "${ETSI_MQTT:-0}" = 1 ]; then
+  if [ "$S" != "${COPY:-}" ]; then
+    COPY=$DATA/suite; mkdir -p "$COPY"
+    tar -C "$S" --exclude=.git --exclude='./results*' -cf - . | tar -C "$COPY" -xf -
+    S=$COPY
+  fi
+  cp .ci/etsi-mqtt/MqttUtils.resource "$S/resources/mqttUtils/MqttUtils.resource"
+  set -- --variable "mqtt_broker_non_default_port:${ETSI_MQTT_PORT:-1884}" "$@"
 fi
 
 MAP=$HOME/.cache/qala-conformance/ctxmap/context-url-map.csv

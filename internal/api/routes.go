@@ -16,9 +16,9 @@ func (a *API) routes() []*route {
 	return []*route{
 		// Entities (clauses 5.6, 5.7; 6.4, 6.5)
 		{method: "POST", pattern: v1 + "/entities", params: []string{"local"}, handler: a.createEntity},
-		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset", "orderBy", "collation", "orderGeometry", "orderFrom"}, renderParams...), handler: a.queryEntities},
+		{method: "GET", pattern: v1 + "/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "expandValues", "csf", "count", "limit", "offset", "orderBy", "collation", "orderGeometry", "orderFrom"}, renderParams...), handler: a.queryEntities},
 		{method: "GET", pattern: v1 + "/entities/{entityId}", params: append([]string{"type"}, renderParams...), handler: a.retrieveEntity},
-		{method: "DELETE", pattern: v1 + "/entities", params: []string{"id", "idPattern", "type", "attrs", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "keep", "drop", "local"}, handler: a.purgeEntities},
+		{method: "DELETE", pattern: v1 + "/entities", params: []string{"id", "idPattern", "type", "attrs", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "expandValues", "keep", "drop", "local"}, handler: a.purgeEntities},
 		{method: "DELETE", pattern: v1 + "/entities/{entityId}", params: []string{"type", "local"}, handler: a.deleteEntity},
 		{method: "PATCH", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "observedAt", "lang"}, handler: a.mergeEntity},
 		{method: "PUT", pattern: v1 + "/entities/{entityId}", params: []string{"options", "format", "local", "lang"}, handler: a.replaceEntity},
@@ -33,18 +33,18 @@ func (a *API) routes() []*route {
 		{method: "POST", pattern: v1 + "/entityOperations/upsert", params: []string{"options", "local"}, handler: a.batchUpsert},
 		{method: "POST", pattern: v1 + "/entityOperations/update", params: []string{"options", "local"}, handler: a.batchUpdate},
 		{method: "POST", pattern: v1 + "/entityOperations/delete", params: []string{"local"}, handler: a.batchDelete},
-		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "geometryProperty", "join", "joinLevel", "containedBy", "pick", "omit", "lang"}, handler: a.queryPost},
+		{method: "POST", pattern: v1 + "/entityOperations/query", params: []string{"expandValues", "count", "limit", "offset", "options", "format", "local", "geometryProperty", "join", "joinLevel", "containedBy", "pick", "omit", "lang"}, handler: a.queryPost},
 		{method: "POST", pattern: v1 + "/entityOperations/merge", params: []string{"options", "local"}, handler: a.batchMerge},
 		// Temporal evolution of entities (clauses 5.6.11–5.6.16, 5.7.3, 5.7.4; 6.18–6.22, 6.24)
 		{method: "POST", pattern: v1 + "/temporal/entities", params: []string{"local"}, handler: a.upsertTemporal},
-		{method: "GET", pattern: v1 + "/temporal/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "csf", "count", "limit", "offset", "orderBy"}, temporalParams...), handler: a.queryTemporal},
+		{method: "GET", pattern: v1 + "/temporal/entities", params: append([]string{"id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "expandValues", "csf", "count", "limit", "offset", "orderBy"}, temporalParams...), handler: a.queryTemporal},
 		{method: "GET", pattern: v1 + "/temporal/entities/{entityId}", params: temporalParams, handler: a.retrieveTemporal},
 		{method: "DELETE", pattern: v1 + "/temporal/entities/{entityId}", params: []string{"local"}, handler: a.deleteTemporal},
 		{method: "POST", pattern: v1 + "/temporal/entities/{entityId}/attrs", params: []string{"local"}, handler: a.appendTemporalAttrs},
 		{method: "DELETE", pattern: v1 + "/temporal/entities/{entityId}/attrs/{attrId}", params: []string{"datasetId", "deleteAll", "local"}, handler: a.deleteTemporalAttr},
 		{method: "PATCH", pattern: v1 + "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}", params: []string{"local"}, handler: a.patchTemporalInstance},
 		{method: "DELETE", pattern: v1 + "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}", params: []string{"local"}, handler: a.deleteTemporalInstance},
-		{method: "POST", pattern: v1 + "/temporal/entityOperations/query", params: []string{"count", "limit", "offset", "options", "format", "local", "pick", "omit", "lang", "datasetId", "lastN", "aggrMethods", "aggrPeriodDuration"}, handler: a.queryTemporalPost},
+		{method: "POST", pattern: v1 + "/temporal/entityOperations/query", params: []string{"expandValues", "count", "limit", "offset", "options", "format", "local", "pick", "omit", "lang", "datasetId", "lastN", "aggrMethods", "aggrPeriodDuration"}, handler: a.queryTemporalPost},
 		// Discovery (clauses 5.7.5–5.7.10; 6.25–6.28)
 		{method: "GET", pattern: v1 + "/types", params: []string{"details", "local"}, handler: a.retrieveTypes},
 		{method: "GET", pattern: v1 + "/types/{type}", params: []string{"local"}, handler: a.retrieveType},

@@ -76,5 +76,6 @@ type Sink interface {
 	// that endpoint does not take in time go to the outbox instead, and
 	// other endpoints' messages are not held up behind them. It fails only
 	// when msgs could not be made durable (closed sink, I/O error, ctx).
+	// The Sink may keep msgs: the caller must not modify them afterwards.
 	Enqueue(ctx context.Context, msgs []*Message) error
 }

@@ -1,0 +1,356 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ErrClosed is returned by Enqueue after Close.
+var ErrClosed = errors.New("notify: dispatcher closed")
+
+// Options configure a Dispatcher. Zero values take the defaults given.
+type Options struct {
+	Dir string // the pebble database of the outbox and dead letters (<data>/notify)
+	// NoSync skips the fsync of outbox writes: an acknowledged message may
+	// be lost on a machine crash (not on a process crash). Tests only.
+	NoSync bool
+	// OnAttempt is called after every attempt, from the delivering
+	// goroutine: it must be quick and must not call back into the
+	// Dispatcher's Enqueue.
+	OnAttempt  func(Attempt)
+	Registerer prometheus.Registerer // nil: no metrics
+	Logger     *slog.Logger
+
+	QueueBound int // messages of one endpoint held in memory (1000); the rest wait in the outbox
+	QueueBytes int // body bytes of one endpoint held in memory (8 MiB)
+	// MaxInFlight is the number of concurrent attempts per endpoint (16);
+	// an endpoint that failed gets one at a time until it succeeds again.
+	MaxInFlight int
+	// MaxPerHost bounds the concurrent attempts to one receiver
+	// (scheme://host:port) over all its endpoints (64), and so the
+	// connections kept alive to it.
+	MaxPerHost  int
+	Timeout     time.Duration // per attempt, when the Endpoint gives none (10 s)
+	MaxRetries  int           // retries after the first attempt before a message is dead-lettered (5); <0: none
+	BackoffBase time.Duration // first retry delay (500 ms), doubled per consecutive failure, with jitter
+	BackoffMax  time.Duration // longest retry delay (1 min)
+	// DeadLetterBound is how many dead letters are kept (10,000); beyond
+	// it the oldest are dropped (counted in qala_notify_dead_letters_dropped_total).
+	DeadLetterBound int
+	// TLS configures https (and the MQTT transport's mqtts when it uses
+	// it): RootCAs, InsecureSkipVerify, client certificates. nil: the
+	// system roots.
+	TLS *tls.Config
+	// Transports adds (or replaces) transports by URI scheme. http and
+	// https use the built-in HTTP transport unless replaced. The MQTT
+	// binding is wired as
+	//
+	//	n := &mqtt.Notifier{TLS: tlsConf, Permanent: notify.Permanent}
+	//	Transports: map[string]notify.Transport{"mqtt": n, "mqtts": n}
+	//
+	// (package mqtt imports this one, so the server does the wiring). The
+	// Dispatcher closes them on Close. A URI whose scheme has no transport
+	// is dead-lettered at once.
+	Transports map[string]Transport
+	// CloseGrace is how long Close lets in-flight attempts finish before
+	// cancelling them (1 s); the messages stay in the outbox either way.
+	CloseGrace time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.QueueBound <= 0 {
+		o.QueueBound = 1000
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 8 << 20
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 16
+	}
+	if o.MaxPerHost <= 0 {
+		o.MaxPerHost = 64
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 5
+	} else if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 500 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = time.Minute
+	}
+	if o.BackoffMax < o.BackoffBase {
+		o.BackoffMax = o.BackoffBase
+	}
+	if o.DeadLetterBound <= 0 {
+		o.DeadLetterBound = 10000
+	}
+	if o.CloseGrace <= 0 {
+		o.CloseGrace = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Dispatcher is the Sink that delivers notifications. Every message is
+// written to the outbox (a synced pebble batch per Enqueue call) before
+// Enqueue returns, then handed to its endpoint's queue; it is deleted from
+// the outbox once delivered or dead-lettered. Each endpoint has its own
+// bounded in-memory queue and its own workers, so a slow or dead endpoint
+// holds up nothing but its own messages; what does not fit in memory stays
+// in the outbox and is loaded a few hundred at a time as the queue drains.
+// After a restart the outbox is delivered again (at-least-once).
+type Dispatcher struct {
+	opts       Options
+	log        *slog.Logger
+	db         *pebble.DB
+	wopts      *pebble.WriteOptions
+	transports map[string]Transport
+	metrics    *metrics
+	dead       *deadLetters
+
+	qmu    sync.RWMutex
+	queues map[uint64]*queue        // by endpoint hash (the outbox key prefix)
+	hosts  map[string]chan struct{} // by label: tokens for MaxPerHost
+
+	seq    atomic.Uint64 // the last outbox sequence number given out
+	stored atomic.Int64  // messages in the outbox
+	bySub  sync.Map      // subscription -> *atomic.Int64: its messages in the outbox
+
+	del     chan delReq
+	delDone chan struct{}
+
+	// closeMu orders Enqueue (read) against Close (write).
+	closeMu  sync.RWMutex
+	closed   bool
+	stopping atomic.Bool
+	ctx      context.Context // cancelled when Close gives up on in-flight attempts
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+}
+
+// Open opens (creating) the outbox in opts.Dir and starts delivering what
+// it holds from before.
+func Open(opts Options) (*Dispatcher, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("notify: no directory given")
+	}
+	opts.setDefaults()
+	db, err := pebble.Open(opts.Dir, &pebble.Options{
+		Logger:             pebbleLogger{opts.Logger},
+		MemTableSize:       16 << 20,
+		FormatMajorVersion: pebble.FormatNewest,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: open %s: %w", opts.Dir, err)
+	}
+	d := &Dispatcher{
+		opts:       opts,
+		log:        opts.Logger,
+		db:         db,
+		wopts:      pebble.Sync,
+		transports: map[string]Transport{},
+		queues:     map[uint64]*queue{},
+		hosts:      map[string]chan struct{}{},
+		del:        make(chan delReq, 4096),
+		delDone:    make(chan struct{}),
+	}
+	if opts.NoSync {
+		d.wopts = pebble.NoSync
+	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	ht := newHTTPTransport(opts.TLS, opts.MaxPerHost)
+	d.transports["http"] = ht
+	d.transports["https"] = ht
+	for s, t := range opts.Transports {
+		d.transports[s] = t
+	}
+	start := time.Now()
+	maxSeq, err := d.loadOutbox()
+	if err == nil {
+		var deadMax uint64
+		d.dead, deadMax, err = loadDeadLetters(db, opts.DeadLetterBound)
+		maxSeq = max(maxSeq, deadMax)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("notify: load %s: %w", opts.Dir, err)
+	}
+	d.seq.Store(max(maxSeq, uint64(time.Now().UnixNano())))
+	if opts.Registerer != nil {
+		if d.metrics, err = newMetrics(opts.Registerer, d); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("notify: metrics: %w", err)
+		}
+	}
+	go d.deleter()
+	d.qmu.RLock()
+	for _, q := range d.queues {
+		q.mu.Lock()
+		q.kick()
+		q.mu.Unlock()
+	}
+	nq := len(d.queues)
+	d.qmu.RUnlock()
+	d.log.Info("notification outbox opened", "dir", opts.Dir, "outbox", d.stored.Load(), "endpoints", nq,
+		"deadLetters", d.dead.len(), "took", time.Since(start).Round(time.Millisecond))
+	return d, nil
+}
+
+// Enqueue implements Sink. The Dispatcher keeps msgs: the caller must not
+// modify them afterwards. It waits only for the outbox write, never for an
+// endpoint.
+func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.closeMu.RLock()
+	defer d.closeMu.RUnlock()
+	if d.closed {
+		return ErrClosed
+	}
+	n := uint64(len(msgs))
+	first := d.seq.Add(n) - n + 1
+	items := make([]item, len(msgs))
+	groups := make(map[*queue][]*item, 4)
+	b := d.db.NewBatch()
+	defer b.Close()
+	var buf []byte
+	now := time.Now()
+	for i, m := range msgs {
+		if m == nil {
+			return errors.New("notify: nil message")
+		}
+		q := d.queueFor(&m.Endpoint)
+		it := &items[i]
+		*it = item{seq: first + uint64(i), msg: m, enqueued: now, size: len(m.Body)}
+		groups[q] = append(groups[q], it)
+		buf = appendMessage(buf[:0], m)
+		if err := b.Set(outboxKey(q.hash, it.seq), buf, nil); err != nil {
+			return err
+		}
+	}
+	// Reserve the sequence numbers before they become visible in the
+	// outbox, so that a queue loading from the outbox skips them.
+	for q, its := range groups {
+		q.reserve(its)
+	}
+	if err := b.Commit(d.wopts); err != nil {
+		for q, its := range groups {
+			q.unreserve(its)
+		}
+		return fmt.Errorf("notify: outbox write: %w", err)
+	}
+	d.stored.Add(int64(n))
+	var last string
+	var c *atomic.Int64
+	for i, m := range msgs {
+		if i == 0 || m.Subscription != last {
+			last, c = m.Subscription, d.subDepth(m.Subscription)
+		}
+		c.Add(1)
+	}
+	for q, its := range groups {
+		q.admit(its)
+	}
+	return nil
+}
+
+// queueFor returns the queue of endpoint e, creating it.
+func (d *Dispatcher) queueFor(e *Endpoint) *queue {
+	h := hashKey(endpointKey(e))
+	d.qmu.RLock()
+	q := d.queues[h]
+	d.qmu.RUnlock()
+	if q != nil {
+		return q
+	}
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	if q = d.queues[h]; q == nil {
+		q = d.newQueue(h, e.URI)
+		d.queues[h] = q
+	}
+	return q
+}
+
+// Close stops taking messages, lets in-flight attempts finish for up to
+// Options.CloseGrace (then cancels them), writes the pending outbox
+// deletions and closes the database. Undelivered messages stay in the
+// outbox for the next Open.
+func (d *Dispatcher) Close() error {
+	d.closeMu.Lock()
+	if d.closed {
+		d.closeMu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.closeMu.Unlock()
+	d.stopping.Store(true)
+	d.qmu.RLock()
+	for _, q := range d.queues {
+		q.stop()
+	}
+	d.qmu.RUnlock()
+	done := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d.opts.CloseGrace):
+		d.cancel()
+		<-done
+	}
+	d.cancel()
+	close(d.del)
+	<-d.delDone
+	seen := map[Transport]bool{}
+	for _, t := range d.transports {
+		if !seen[t] {
+			seen[t] = true
+			t.Close()
+		}
+	}
+	if d.metrics != nil {
+		d.metrics.unregister()
+	}
+	if err := d.db.Flush(); err != nil {
+		d.db.Close()
+		return err
+	}
+	return d.db.Close()
+}
+
+// pebbleLogger routes pebble's logs to slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug("pebble (notify): " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error("pebble (notify): " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	l.log.Error("pebble (notify) fatal: " + fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,325 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// item is one message in an endpoint's queue.
+type item struct {
+	seq      uint64 // outbox sequence number
+	msg      *Message
+	enqueued time.Time
+	size     int
+	attempts int
+}
+
+// queue is one endpoint's delivery state. Every message of the endpoint is
+// in the outbox until delivered or dead-lettered; up to QueueBound of them
+// (and QueueBytes of body) are also in pending. When more arrive, the queue
+// is spilled: the extra ones are only in the outbox, all at or after
+// loadFrom, and the workers load them as pending drains.
+type queue struct {
+	d     *Dispatcher
+	hash  uint64
+	uri   string        // the URI of the first message seen (for the admin API)
+	label string        // scheme://host:port (metrics)
+	host  chan struct{} // the receiver's tokens, shared by its endpoints
+
+	mu       sync.Mutex
+	pending  []*item
+	bytes    int
+	present  map[uint64]struct{} // seqs reserved, pending, in flight or being deleted
+	spilled  bool
+	loadFrom uint64
+	stored   int // messages of this endpoint in the outbox
+	inflight int
+	workers  int
+	stopped  bool
+
+	failures     int // consecutive failed attempts
+	backoffUntil time.Time
+	timer        *time.Timer
+	lastErr      string
+	lastErrAt    time.Time
+	lastOKAt     time.Time
+}
+
+// newQueue makes a queue; d.qmu is held.
+func (d *Dispatcher) newQueue(hash uint64, uri string) *queue {
+	label := endpointLabel(uri)
+	host := d.hosts[label]
+	if host == nil {
+		host = make(chan struct{}, d.opts.MaxPerHost)
+		d.hosts[label] = host
+	}
+	return &queue{d: d, hash: hash, uri: uri, label: label, host: host, present: map[uint64]struct{}{}}
+}
+
+func (q *queue) full() bool {
+	return len(q.pending) >= q.d.opts.QueueBound || q.bytes >= q.d.opts.QueueBytes
+}
+
+// push appends it to pending.
+func (q *queue) push(it *item) {
+	q.present[it.seq] = struct{}{}
+	q.pending = append(q.pending, it)
+	q.bytes += it.size
+}
+
+func (q *queue) reserve(its []*item) {
+	q.mu.Lock()
+	for _, it := range its {
+		q.present[it.seq] = struct{}{}
+	}
+	q.mu.Unlock()
+}
+
+func (q *queue) unreserve(its []*item) {
+	q.mu.Lock()
+	for _, it := range its {
+		delete(q.present, it.seq)
+	}
+	q.mu.Unlock()
+}
+
+// admit takes messages just written to the outbox (and reserved).
+func (q *queue) admit(its []*item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range its {
+		q.stored++
+		if q.spilled || q.full() {
+			// Only in the outbox until the queue drains.
+			delete(q.present, it.seq)
+			if !q.spilled || it.seq < q.loadFrom {
+				q.loadFrom = it.seq
+			}
+			q.spilled = true
+			continue
+		}
+		q.pending = append(q.pending, it)
+		q.bytes += it.size
+	}
+	q.kick()
+}
+
+// limit is how many attempts may be in flight: one while the endpoint is
+// failing, so that a dead endpoint is probed, not flooded.
+func (q *queue) limit() int {
+	if q.failures > 0 {
+		return 1
+	}
+	return q.d.opts.MaxInFlight
+}
+
+// kick starts workers for the work there is. q.mu is held.
+func (q *queue) kick() {
+	if q.stopped {
+		return
+	}
+	if wait := time.Until(q.backoffUntil); wait > 0 {
+		q.armTimer(wait)
+		return
+	}
+	work := len(q.pending)
+	if q.spilled {
+		work++
+	}
+	for q.workers < q.limit() && q.workers < work {
+		q.workers++
+		q.d.workers.Add(1)
+		go q.run()
+	}
+}
+
+func (q *queue) armTimer(wait time.Duration) {
+	if q.timer == nil {
+		q.timer = time.AfterFunc(wait, q.wake)
+		return
+	}
+	q.timer.Reset(wait)
+}
+
+func (q *queue) wake() {
+	q.mu.Lock()
+	q.kick()
+	q.mu.Unlock()
+}
+
+func (q *queue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+	q.mu.Unlock()
+}
+
+// next takes the next message to attempt, or nil when the worker should
+// exit. q.mu is held.
+func (q *queue) next() *item {
+	if q.stopped || q.inflight >= q.limit() || time.Now().Before(q.backoffUntil) {
+		return nil
+	}
+	if q.spilled && len(q.pending) <= q.d.opts.QueueBound/2 {
+		q.load()
+		defer q.kick() // more work for more workers
+	}
+	if len(q.pending) == 0 {
+		return nil
+	}
+	it := q.pending[0]
+	q.pending[0] = nil
+	q.pending = q.pending[1:]
+	q.bytes -= it.size
+	return it
+}
+
+// run is a worker: it attempts messages until there are none it may send.
+func (q *queue) run() {
+	defer q.d.workers.Done()
+	for {
+		q.mu.Lock()
+		it := q.next()
+		if it == nil {
+			// A backoff has its timer armed (finish) to start workers again.
+			q.workers--
+			q.mu.Unlock()
+			return
+		}
+		q.inflight++
+		q.mu.Unlock()
+		var status int
+		var err error
+		select {
+		case q.host <- struct{}{}:
+			status, err = q.d.attempt(it)
+			<-q.host
+		case <-q.d.ctx.Done():
+			err = q.d.ctx.Err()
+		}
+		q.finish(it, status, err)
+	}
+}
+
+// finish records the outcome of an attempt.
+func (q *queue) finish(it *item, status int, err error) {
+	d := q.d
+	now := time.Now()
+	if err == nil {
+		q.mu.Lock()
+		q.inflight--
+		recovered := q.failures > 0
+		q.failures = 0
+		q.backoffUntil = time.Time{}
+		q.lastOKAt = now
+		if recovered {
+			q.kick() // back to MaxInFlight workers
+		}
+		q.mu.Unlock()
+		d.report(it, q.label, true, status, nil, true, now)
+		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+		return
+	}
+	if d.stopping.Load() && errors.Is(err, context.Canceled) {
+		// Cut short by Close: the message stays in the outbox.
+		q.mu.Lock()
+		q.inflight--
+		q.mu.Unlock()
+		return
+	}
+	it.attempts++
+	final := IsPermanent(err) || it.attempts > d.opts.MaxRetries
+	d.report(it, q.label, false, status, err, final, now)
+	q.mu.Lock()
+	q.inflight--
+	q.lastErr = err.Error()
+	q.lastErrAt = now
+	if IsPermanent(err) {
+		// Wrong for this message, not a sign that the endpoint is down.
+		q.mu.Unlock()
+		d.deadLetter(q, it, status, err, now)
+		q.mu.Lock()
+		q.kick()
+		q.mu.Unlock()
+		return
+	}
+	q.failures++
+	delay := q.backoff(&it.msg.Endpoint)
+	if ra := min(retryAfterOf(err), q.d.opts.BackoffMax); ra > delay {
+		delay = ra
+	}
+	q.backoffUntil = now.Add(delay)
+	if !final {
+		// Back to the front: the endpoint's order is kept as far as the
+		// in-flight window allows.
+		q.pending = append(q.pending, nil)
+		copy(q.pending[1:], q.pending)
+		q.pending[0] = it
+		q.bytes += it.size
+	}
+	q.armTimer(delay)
+	q.mu.Unlock()
+	if final {
+		d.deadLetter(q, it, status, err, now)
+	}
+}
+
+// backoff is the delay before the next attempt: the endpoint's cooldown if
+// it has one, else BackoffBase doubled per consecutive failure up to
+// BackoffMax, with jitter (half fixed, half random). q.mu is held.
+func (q *queue) backoff(e *Endpoint) time.Duration {
+	if e.Cooldown > 0 {
+		return e.Cooldown
+	}
+	o := &q.d.opts
+	d := o.BackoffBase
+	for i := 1; i < q.failures && d < o.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, o.BackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// attempt makes one delivery attempt of it.
+func (d *Dispatcher) attempt(it *item) (int, error) {
+	m := it.msg
+	t := d.transports[schemeOf(m.Endpoint.URI)]
+	if t == nil {
+		return 0, Permanent(errors.New("no transport for the endpoint's URI scheme"))
+	}
+	timeout := m.Endpoint.Timeout
+	if timeout <= 0 {
+		timeout = d.opts.Timeout
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, timeout)
+	defer cancel()
+	status, err := t.Send(ctx, m)
+	if err != nil && ctx.Err() == context.DeadlineExceeded && d.ctx.Err() == nil {
+		err = errTimeout{timeout}
+	}
+	return status, err
+}
+
+type errTimeout struct{ d time.Duration }
+
+func (e errTimeout) Error() string { return "no answer within the timeout of " + e.d.String() }
+
+// report tells OnAttempt and the metrics about an attempt.
+func (d *Dispatcher) report(it *item, label string, ok bool, status int, err error, final bool, at time.Time) {
+	created := it.msg.Created
+	if created.IsZero() {
+		created = it.enqueued
+	}
+	a := Attempt{Msg: it.msg, OK: ok, Err: err, Status: status, At: at, Latency: at.Sub(created), Final: final}
+	if d.metrics != nil {
+		d.metrics.attempt(&a, label)
+	}
+	if d.opts.OnAttempt != nil {
+		d.opts.OnAttempt(a)
+	}
+}
