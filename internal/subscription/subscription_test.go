@@ -275,3 +275,24 @@ func TestHandleRetriesSameNotification(t *testing.T) {
 		t.Fatalf("retried notifications: %v", sink.got)
 	}
 }
+
+// BenchmarkFanOut matches one change event that 1,000 subscriptions
+// select, rendering 1,000 notifications.
+func BenchmarkFanOut(b *testing.B) {
+	r := newRegistry(b)
+	for i := range 1000 {
+		create(b, r, fmt.Sprintf(`{"id":"urn:ngsi-ld:Subscription:f%d","type":"Subscription","entities":[{"type":"Car"}],"q":"speed>0","notification":{"endpoint":{"uri":"http://127.0.0.1:9/%d"}}}`, i, i))
+	}
+	evs := []store.Event{carEvent(0)}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		evs[0].Seq = uint64(i + 1)
+		msgs, _, _ := r.match(evs, now, nil)
+		if len(msgs) != 1000 {
+			b.Fatal(len(msgs))
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "notifications/s")
+}
