@@ -145,6 +145,9 @@ func Validate(s *Subscription, ctx *jsonld.Context, now time.Time) error {
 	if len(n.Attributes) > 0 && (n.Pick != nil || n.Omit != nil) {
 		return problem.BadData("notification.attributes must not be used together with pick or omit")
 	}
+	if n.ShowChanges && n.Format == "keyValues" {
+		return problem.BadData("notification.showChanges cannot be used with the keyValues format, which has no room for previous values (clause 5.2.14 of v1.9)")
+	}
 	if n.Pick != nil && n.Omit != nil {
 		for _, p := range n.Pick {
 			if slices.Contains(n.Omit, p) {
