@@ -131,8 +131,17 @@ func (r *Registry) load() error {
 		}
 		c, err := r.compile(context.Background(), &rec.Sub)
 		if err != nil {
-			r.log.Error("subscription cannot be compiled; skipped", "id", rec.Sub.ID, "tenant", rec.Sub.Tenant, "err", err)
-			continue
+			// Its @context cannot be loaded now (a remote context that is
+			// down): keep the subscription, read with the core context,
+			// rather than lose it.
+			fallback := rec.Sub
+			fallback.Context, fallback.JSONLDCtx = nil, ""
+			if c, err = r.compile(context.Background(), &fallback); err != nil {
+				r.log.Error("subscription cannot be compiled; skipped", "id", rec.Sub.ID, "tenant", rec.Sub.Tenant, "err", err)
+				continue
+			}
+			r.log.Warn("subscription's @context unavailable; it is read with the core context until updated", "id", rec.Sub.ID, "tenant", rec.Sub.Tenant)
+			c.Subscription = rec.Sub
 		}
 		c.status = rec.Status
 		c.lastSent = rec.Status.LastNotification
