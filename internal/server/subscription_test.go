@@ -416,3 +416,39 @@ func TestNotificationJoin(t *testing.T) {
 		t.Errorf("join=inline relationship: %v", rel)
 	}
 }
+
+// TestDeadEndpointIsolation: a subscription whose endpoint hangs, and one
+// whose endpoint refuses connections, do not hold up the notifications of
+// a healthy one, nor the writes.
+func TestDeadEndpointIsolation(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	healthy := newReceiver(t)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	refused := freePort(t) // nothing listens there
+	for i, uri := range []string{hang.URL, "http://" + refused, healthy.srv.URL} {
+		ts.do("POST", "/ngsi-ld/v1/subscriptions", "", fmt.Sprintf(`{"id":"urn:ngsi-ld:Subscription:%d","type":"Subscription",
+			"entities":[{"type":"Streetlight"}],"notification":{"format":"keyValues","endpoint":{"uri":"%s"}}}`, i, uri), 201)
+	}
+	const n = 200
+	start := time.Now()
+	for i := range n {
+		ts.do("POST", "/ngsi-ld/v1/entities", "", fmt.Sprintf(`{"id":"urn:ngsi-ld:Streetlight:%d","type":"Streetlight","powerState":{"type":"Property","value":"on"}}`, i), 201)
+	}
+	writes := time.Since(start)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(healthy.all()) < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := len(healthy.all()); got != n {
+		t.Fatalf("healthy endpoint got %d of %d notifications next to a hanging and a refusing one", got, n)
+	}
+	t.Logf("%d writes in %v; the healthy endpoint had all %d notifications %v after the first write", n, writes.Round(time.Millisecond), n, time.Since(start).Round(time.Millisecond))
+}
