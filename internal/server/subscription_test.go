@@ -452,3 +452,22 @@ func TestDeadEndpointIsolation(t *testing.T) {
 	}
 	t.Logf("%d writes in %v; the healthy endpoint had all %d notifications %v after the first write", n, writes.Round(time.Millisecond), n, time.Since(start).Round(time.Millisecond))
 }
+
+// TestLinkedEntityQ: q may follow a relationship to the entity it points
+// at (clause 4.9 of v1.9, "rel{attr}"): the vehicle connected to the
+// low-battery device notifies, the other does not.
+func TestLinkedEntityQ(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	r := newReceiver(t)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Device:low","type":"Device","batteryLevel":{"type":"Property","value":0.3}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Device:full","type":"Device","batteryLevel":{"type":"Property","value":0.95}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"type":"Subscription","entities":[{"type":"Vehicle"}],"q":"isConnectedTo{batteryLevel}<0.5",
+		"notification":{"format":"keyValues","endpoint":{"uri":"`+r.srv.URL+`"}}}`, 201)
+	for _, d := range []string{"full", "low"} {
+		ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Vehicle:`+d+`","type":"Vehicle","isConnectedTo":{"type":"Relationship","object":"urn:ngsi-ld:Device:`+d+`"}}`, 201)
+	}
+	ts.settle(r)
+	if got := ids(r.data()); !slices.Equal(got, []string{"urn:ngsi-ld:Vehicle:low"}) {
+		t.Errorf("notified for %v, want only the vehicle on the low-battery device", got)
+	}
+}

@@ -15,8 +15,10 @@ func (c *compiled) live(t time.Time) bool {
 }
 
 // selects reports whether e is one of the entities c is about: an entity
-// selector matches it (or there is none), and q, scopeQ and geoQ hold.
-func (c *compiled) selects(e *ngsild.Entity) bool {
+// selector matches it (or there is none), and q, scopeQ and geoQ hold; r
+// reaches the entities of linked-entity paths in q ("rel{attr}", clause
+// 4.9 of v1.9), nil: none.
+func (c *compiled) selects(e *ngsild.Entity, r query.Resolver) bool {
 	if len(c.sels) > 0 {
 		ok := false
 		for i := range c.sels {
@@ -30,7 +32,7 @@ func (c *compiled) selects(e *ngsild.Entity) bool {
 			return false
 		}
 	}
-	if c.q != nil && !query.MatchQ(c.q, e) {
+	if c.q != nil && !query.MatchQWith(c.q, e, r) {
 		return false
 	}
 	if c.scope != nil && !query.MatchScope(c.scope, e) {
@@ -135,8 +137,8 @@ func instanceOf(insts []*ngsild.Attr, ds string) *ngsild.Attr {
 }
 
 // matches reports whether ev must be notified to c; it does not look at
-// throttling.
-func (c *compiled) matches(ev *store.Event) bool {
+// throttling. r resolves linked entities (nil: none).
+func (c *compiled) matches(ev *store.Event, r query.Resolver) bool {
 	if !c.live(ev.Time) || ev.Time.Before(c.CreatedAt) {
 		return false
 	}
@@ -144,7 +146,7 @@ func (c *compiled) matches(ev *store.Event) bool {
 	if cur == nil {
 		cur = ev.Before
 	}
-	return c.triggered(ev) && c.selects(cur)
+	return c.triggered(ev) && c.selects(cur, r)
 }
 
 // throttled reports whether a notification at t falls within the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/notify"
+	"github.com/qala-city/qala/internal/query"
 	"github.com/qala-city/qala/internal/store"
 )
 
@@ -99,9 +100,14 @@ func (r *Registry) match(evs []store.Event, now time.Time, get Getter) ([]*notif
 		if ti == nil {
 			continue
 		}
+		var resolve query.Resolver
+		if get != nil {
+			tenant := ev.Tenant
+			resolve = func(id string) *ngsild.Entity { return get(tenant, id) }
+		}
 		r.stamp++
 		ti.candidates(ev, r.stamp, func(c *compiled) {
-			if !c.matches(ev) || c.throttled(ev.Time) {
+			if !c.matches(ev, resolve) || c.throttled(ev.Time) {
 				return
 			}
 			msgs = append(msgs, c.eventMessage(ev, now, get))
@@ -187,7 +193,11 @@ func (p *Pipeline) current(ctx context.Context, c *compiled) ([]*ngsild.Entity, 
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := store.Query{Filter: c.selects, Limit: limit}
+	var resolve query.Resolver
+	if get := p.getter(ctx); get != nil {
+		resolve = func(id string) *ngsild.Entity { return get(c.Tenant, id) }
+	}
+	q := store.Query{Filter: func(e *ngsild.Entity) bool { return c.selects(e, resolve) }, Limit: limit}
 	if c.index.kind == idxPeriodic {
 		var types []string
 		ok := len(c.sels) > 0

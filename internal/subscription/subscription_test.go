@@ -108,7 +108,7 @@ func TestTriggers(t *testing.T) {
 			for _, f := range tc.fire {
 				want = want || f == name
 			}
-			if got := c.matches(&ev); got != want {
+			if got := c.matches(&ev, nil); got != want {
 				t.Errorf("trigger [%s] watched [%s] on %s: fired %v, want %v", tc.trig, tc.watched, name, got, want)
 			}
 		}
