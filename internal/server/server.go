@@ -22,6 +22,8 @@ import (
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/demo"
 	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/mqtt"
+	"github.com/qala-city/qala/internal/notify"
 	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
 	"github.com/qala-city/qala/internal/subscription"
@@ -40,6 +42,7 @@ type Server struct {
 	// follower feeds the history from the store's change log.
 	follower *store.Follower
 	subs     *subscription.Registry
+	disp     *notify.Dispatcher
 	pipeline *subscription.Pipeline
 	// subFollower feeds the subscription pipeline from the change log.
 	subFollower *store.Follower
@@ -100,7 +103,18 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("open subscriptions: %w", err)
 	}
-	pipeline := &subscription.Pipeline{Reg: subs, Store: st, Log: log, Sink: newSink(subs)}
+	mq := &mqtt.Notifier{}
+	disp, err := notify.Open(notify.Options{Dir: filepath.Join(cfg.Data, "notify"), NoSync: cfg.NoSync,
+		OnAttempt: subs.Record, Registerer: reg, Logger: log,
+		Transports: map[string]notify.Transport{"mqtt": mq, "mqtts": mq}})
+	if err != nil {
+		subs.Close()
+		hist.Close()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("open notification outbox: %w", err)
+	}
+	pipeline := &subscription.Pipeline{Reg: subs, Store: st, Log: log, Sink: disp}
 	subFollower := pipeline.Follower()
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
@@ -125,6 +139,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	admin := hist.AdminHandler()
 	mux.Handle("/admin/history", admin)
 	mux.Handle("/admin/history/", admin)
+	nadmin := disp.AdminHandler()
+	mux.Handle("/admin/notifications", nadmin)
+	mux.Handle("/admin/notifications/", nadmin)
 	if cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -141,7 +158,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		mux.ServeHTTP(w, r)
 	})
 
-	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, subs: subs, pipeline: pipeline, subFollower: subFollower, api: a, ln: ln}
+	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, subs: subs, disp: disp, pipeline: pipeline, subFollower: subFollower, api: a, ln: ln}
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -213,6 +230,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.hist.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	if cerr := s.disp.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := s.subs.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -229,6 +249,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) closeAll() {
 	s.ln.Close()
 	s.hist.Close()
+	s.disp.Close()
 	s.subs.Close()
 	s.store.Close()
 }
