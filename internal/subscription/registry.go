@@ -419,9 +419,6 @@ func (r *Registry) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
-	if err := r.db.Flush(); err != nil && ferr == nil {
-		ferr = err
-	}
 	if err := r.db.Close(); err != nil {
 		return err
 	}

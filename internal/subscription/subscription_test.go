@@ -129,8 +129,8 @@ func TestNotificationIDIsDeterministic(t *testing.T) {
 	}
 }
 
-// nonMatching adds n subscriptions that cannot match a Car event: other
-// types, other watched attributes, areas elsewhere.
+// nonMatching adds n subscriptions that cannot match a Car event (located
+// at 71.4,51.1): other types, other watched attributes, areas elsewhere.
 func nonMatching(t testing.TB, r *Registry, n int) {
 	for i := range n {
 		var body string
@@ -140,15 +140,16 @@ func nonMatching(t testing.TB, r *Registry, n int) {
 		case 1:
 			body = fmt.Sprintf(`"watchedAttributes":["attr%d"]`, i)
 		default:
-			body = fmt.Sprintf(`"watchedAttributes":["attr%d"],"geoQ":{"geometry":"Point","coordinates":[%g,10],"georel":"near;maxDistance==100"}`, i, float64(i%300)/2)
+			body = fmt.Sprintf(`"entities":[{"type":"*"}],"geoQ":{"geometry":"Point","coordinates":[%g,10],"georel":"near;maxDistance==100"}`, float64(i%300)/2)
 		}
 		create(t, r, fmt.Sprintf(`{"id":"urn:ngsi-ld:Subscription:n%d","type":"Subscription",%s,"notification":{"endpoint":{"uri":"http://127.0.0.1:9/"}}}`, i, body))
 	}
 }
 
 func carEvent(seq uint64) store.Event {
-	before := entity("Car", map[string][]*ngsild.Attr{vocab + "speed": {prop(1.0, "")}})
-	after := entity("Car", map[string][]*ngsild.Attr{vocab + "speed": {prop(2.0, "")}})
+	loc := &ngsild.Attr{Type: ngsild.GeoProperty, Value: map[string]any{"type": "Point", "coordinates": []any{71.4, 51.1}}}
+	before := entity("Car", map[string][]*ngsild.Attr{vocab + "speed": {prop(1.0, "")}, ngsild.IRILocation: {loc}})
+	after := entity("Car", map[string][]*ngsild.Attr{vocab + "speed": {prop(2.0, "")}, ngsild.IRILocation: {loc}})
 	return store.Event{Before: before, After: after, Attrs: []string{vocab + "speed"}, Seq: seq, Time: time.Now()}
 }
 
@@ -181,6 +182,8 @@ func BenchmarkMatch(b *testing.B) {
 			nonMatching(b, r, n)
 			evs := []store.Event{carEvent(0)}
 			now := time.Now()
+			cands := 0
+			r.tenants[""].candidates(&evs[0], 1<<40, func(*compiled) { cands++ })
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -190,6 +193,7 @@ func BenchmarkMatch(b *testing.B) {
 					b.Fatal(len(msgs))
 				}
 			}
+			b.ReportMetric(float64(cands), "candidates/op")
 		})
 	}
 }
@@ -274,4 +278,25 @@ func TestHandleRetriesSameNotification(t *testing.T) {
 	if len(sink.got) != 2 || len(sink.got[1]) != 1 || sink.got[0][0].ID != sink.got[1][0].ID {
 		t.Fatalf("retried notifications: %v", sink.got)
 	}
+}
+
+// BenchmarkFanOut matches one change event that 1,000 subscriptions
+// select, rendering 1,000 notifications.
+func BenchmarkFanOut(b *testing.B) {
+	r := newRegistry(b)
+	for i := range 1000 {
+		create(b, r, fmt.Sprintf(`{"id":"urn:ngsi-ld:Subscription:f%d","type":"Subscription","entities":[{"type":"Car"}],"q":"speed>0","notification":{"endpoint":{"uri":"http://127.0.0.1:9/%d"}}}`, i, i))
+	}
+	evs := []store.Event{carEvent(0)}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		evs[0].Seq = uint64(i + 1)
+		msgs, _, _ := r.match(evs, now, nil)
+		if len(msgs) != 1000 {
+			b.Fatal(len(msgs))
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "notifications/s")
 }
