@@ -327,9 +327,10 @@ func (l *ledger) latencies() *Histogram {
 
 // receivers are the HTTP listeners notifications go to.
 type receivers struct {
-	URIs []string
-	srvs []*http.Server
-	wg   sync.WaitGroup
+	URIs  []string
+	Conns atomic.Int64 // connections the broker opened to the receivers
+	srvs  []*http.Server
+	wg    sync.WaitGroup
 }
 
 // startReceivers starts n listeners on 127.0.0.1 that record into l (which
@@ -344,7 +345,12 @@ func startReceivers(n int, l *atomic.Pointer[ledger]) (*receivers, error) {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
 		srv := &http.Server{Handler: receiverHandler(l, i), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10}
+			ReadTimeout: time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
+			ConnState: func(_ net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					r.Conns.Add(1)
+				}
+			}}
 		r.srvs = append(r.srvs, srv)
 		r.URIs = append(r.URIs, "http://"+ln.Addr().String()+"/notify")
 		r.wg.Go(func() { srv.Serve(ln) })

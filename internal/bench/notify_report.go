@@ -79,8 +79,8 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 			fmtRate(float64(b.TimesSent)), fmtRate(float64(b.TimesFailed)), b.Status)
 	}
 	if s.Owed > 0 {
-		p("Received %s notification requests carrying %s entities (distinct ids); %d items for updates whose write was not acknowledged, %d for state before the subscriptions.\n",
-			fmtRate(float64(s.Messages)), fmtRate(float64(s.Items)), s.Unacked, s.Before)
+		p("Received %s notification requests over %s connections, carrying %s entities (distinct ids); %d items for updates whose write was not acknowledged, %d for state before the subscriptions.\n",
+			fmtRate(float64(s.Messages)), fmtRate(float64(s.Conns)), fmtRate(float64(s.Items)), s.Unacked, s.Before)
 	}
 	for _, r := range []*paceResult{s.WriteNoSubs, s.WriteSubs} {
 		if r != nil && r.Cutoff {

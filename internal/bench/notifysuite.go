@@ -96,6 +96,7 @@ type NotifyReport struct {
 	Repeated   int64         `json:"repeated_content"`
 	Unexpected int64         `json:"unexpected"`
 	Before     int64         `json:"before_subscriptions"`
+	Conns      int64         `json:"connections"` // the broker opened to the receivers
 	Malformed  int64         `json:"malformed"`
 	BadSample  string        `json:"malformed_sample,omitempty"`
 	SubsWhole  int           `json:"subscriptions_complete"`
@@ -301,6 +302,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	rep.QalaCPU[1], rep.ToolCPU[1] = cpu()
 	time.Sleep(time.Second) // late repeats
 	recv.Close()
+	rep.Conns = recv.Conns.Load()
 
 	rep.Delivered, rep.Unacked = led.tally(measured, end)
 	rep.Messages, rep.Items, rep.DupIDs = led.messages.Load(), led.items.Load(), led.dupIDs.Load()
@@ -338,7 +340,8 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.Delivered, rep.Owed, rep.Messages, rep.Items, rep.DupIDs, rep.Repeated, rep.Unexpected, rep.Before, rep.Malformed,
 		fmtRate(rep.PerSecond), fmtMS(rep.E2E.P50), fmtMS(rep.E2E.P99))
 	if rep.Delivered < rep.Owed {
-		rep.fail("lost: %d of %d owed notifications not delivered", rep.Owed-rep.Delivered, rep.Owed)
+		rep.fail("%d of %d owed notifications not delivered by the end of the wait (the broker counts %d failed attempts)",
+			rep.Owed-rep.Delivered, rep.Owed, brokerFailed(rep.Broker))
 	}
 	if _, err := q.Stop(time.Minute); err != nil {
 		rep.fail("stop qala: %v", err)
@@ -398,6 +401,13 @@ func saveURL(ctx context.Context, u, file string) error {
 		return fmt.Errorf("GET %s: %d", u, resp.StatusCode)
 	}
 	return writeFile(file, data)
+}
+
+func brokerFailed(b *brokerCounts) int64 {
+	if b == nil {
+		return 0
+	}
+	return b.TimesFailed
 }
 
 // loadAvg returns the machine's load averages over 1, 5 and 15 minutes, or

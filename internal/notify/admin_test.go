@@ -158,6 +158,7 @@ func TestDeadLetterReplay(t *testing.T) {
 		t.Fatalf("replay by filter: %d %v", st, res)
 	}
 	rc.waitDistinct(t, 5, 5*time.Second)
+	waitFor(t, "the outbox to empty", 5*time.Second, func() bool { return d.stored.Load() == 0 })
 	// Delete the last one.
 	if st, _ := call(t, "DELETE", admin+"/dead-letters?subscription=urn:ngsi-ld:Subscription:c", &res); st != 200 || res["deleted"] != 1 {
 		t.Fatalf("delete by filter: %d %v", st, res)

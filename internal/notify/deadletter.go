@@ -258,9 +258,7 @@ func (d *Dispatcher) replay(metas []*deadMeta) (int, error) {
 	if len(done) == 0 {
 		return 0, nil
 	}
-	for q, its := range groups {
-		q.reserve(its)
-	}
+	groups = d.reserveAll(groups)
 	if err := b.Commit(d.wopts); err != nil {
 		for q, its := range groups {
 			q.unreserve(its)

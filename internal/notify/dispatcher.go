@@ -132,8 +132,9 @@ type Dispatcher struct {
 	stored atomic.Int64  // messages in the outbox
 	bySub  sync.Map      // subscription -> *atomic.Int64: its messages in the outbox
 
-	del     chan delReq
-	delDone chan struct{}
+	del       chan delReq
+	delDone   chan struct{}
+	sweepStop chan struct{}
 
 	// closeMu orders Enqueue (read) against Close (write).
 	closeMu  sync.RWMutex
@@ -169,6 +170,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		hosts:      map[string]chan struct{}{},
 		del:        make(chan delReq, 4096),
 		delDone:    make(chan struct{}),
+		sweepStop:  make(chan struct{}),
 	}
 	if opts.NoSync {
 		d.wopts = pebble.NoSync
@@ -199,6 +201,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		}
 	}
 	go d.deleter()
+	go d.sweeper()
 	d.qmu.RLock()
 	for _, q := range d.queues {
 		q.mu.Lock()
@@ -250,9 +253,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 	}
 	// Reserve the sequence numbers before they become visible in the
 	// outbox, so that a queue loading from the outbox skips them.
-	for q, its := range groups {
-		q.reserve(its)
-	}
+	groups = d.reserveAll(groups)
 	if err := b.Commit(d.wopts); err != nil {
 		for q, its := range groups {
 			q.unreserve(its)
@@ -276,7 +277,10 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 
 // queueFor returns the queue of endpoint e, creating it.
 func (d *Dispatcher) queueFor(e *Endpoint) *queue {
-	h := hashKey(endpointKey(e))
+	return d.queueByHash(hashKey(endpointKey(e)), e.URI)
+}
+
+func (d *Dispatcher) queueByHash(h uint64, uri string) *queue {
 	d.qmu.RLock()
 	q := d.queues[h]
 	d.qmu.RUnlock()
@@ -286,10 +290,61 @@ func (d *Dispatcher) queueFor(e *Endpoint) *queue {
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	if q = d.queues[h]; q == nil {
-		q = d.newQueue(h, e.URI)
+		q = d.newQueue(h, uri)
 		d.queues[h] = q
 	}
 	return q
+}
+
+// reserveAll reserves the items of groups in their queues (see Enqueue); a
+// queue the idle sweep retired meanwhile is replaced by a fresh one for the
+// same endpoint. It returns the groups by the queues that took them.
+func (d *Dispatcher) reserveAll(groups map[*queue][]*item) map[*queue][]*item {
+	out := make(map[*queue][]*item, len(groups))
+	for q, its := range groups {
+		for !q.reserve(its) {
+			q = d.queueByHash(q.hash, q.uri)
+		}
+		out[q] = append(out[q], its...)
+	}
+	return out
+}
+
+// sweep retires the queues idle for longer than idleQueue, so that the
+// queues of endpoints no longer used do not accumulate.
+func (d *Dispatcher) sweep(now time.Time) int {
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	n := 0
+	for h, q := range d.queues {
+		q.mu.Lock()
+		if q.idle(idleQueue, now) {
+			q.gone = true
+			if q.timer != nil {
+				q.timer.Stop()
+			}
+			delete(d.queues, h)
+			n++
+		}
+		q.mu.Unlock()
+	}
+	return n
+}
+
+// idleQueue is how long an endpoint's queue lives on with nothing to do.
+const idleQueue = 5 * time.Minute
+
+func (d *Dispatcher) sweeper() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.sweepStop:
+			return
+		case now := <-t.C:
+			d.sweep(now)
+		}
+	}
 }
 
 // Close stops taking messages, lets in-flight attempts finish for up to
@@ -305,6 +360,7 @@ func (d *Dispatcher) Close() error {
 	d.closed = true
 	d.closeMu.Unlock()
 	d.stopping.Store(true)
+	close(d.sweepStop)
 	d.qmu.RLock()
 	for _, q := range d.queues {
 		q.stop()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -132,3 +133,38 @@ func TestMQTTRetryAndDeadLetter(t *testing.T) {
 }
 
 func tlsConfig(b *mqtttest.Broker) *tls.Config { return &tls.Config{RootCAs: b.Pool} }
+
+// TestMQTTMosquittoInterop delivers through the Dispatcher to the real
+// Mosquitto (interop tier: QALA_MQTT_INTEROP=1, broker at QALA_MQTT_ADDR,
+// default 127.0.0.1:1883), both versions, QoS 1 and 2.
+func TestMQTTMosquittoInterop(t *testing.T) {
+	if os.Getenv("QALA_MQTT_INTEROP") != "1" {
+		t.Skip("interop tier: set QALA_MQTT_INTEROP=1 with Mosquitto at QALA_MQTT_ADDR (make test-mqtt)")
+	}
+	addr := os.Getenv("QALA_MQTT_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:1883"
+	}
+	base := fmt.Sprintf("qala-notify-interop/%d", time.Now().UnixNano())
+	sub := mqtttest.Subscribe(t, addr, base+"/#", mqtttest.SubscriberOptions{QoS: 2})
+	d := openMQTT(t, notify.Options{})
+	var ms []*notify.Message
+	for _, v := range []string{"mqtt3.1.1", "mqtt5.0"} {
+		for _, q := range []string{"1", "2"} {
+			ms = append(ms, mqttMessage("mqtt://"+addr+"/"+base+"/"+v+"/"+q, "urn:ngsi-ld:Notification:"+v+"-"+q,
+				notify.KeyValue{Key: "MQTT-Version", Value: v}, notify.KeyValue{Key: "MQTT-QoS", Value: q}))
+		}
+	}
+	if err := d.Enqueue(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for range ms {
+		got[sub.Next(t, 10*time.Second).Topic] = true
+	}
+	for _, m := range ms {
+		if !got[m.Endpoint.URI[len("mqtt://"+addr+"/"):]] {
+			t.Errorf("nothing on the topic of %s", m.Endpoint.URI)
+		}
+	}
+}

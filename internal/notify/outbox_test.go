@@ -140,15 +140,24 @@ func TestKill9(t *testing.T) {
 	t.Logf("%d acknowledged, %d delivered before the kill, all delivered after restart (%d duplicates, dropped by id)", len(acked), before, dups)
 }
 
-// reservePort returns an address nothing listens on (yet).
-func reservePort(t *testing.T) string {
+// downEndpoint holds a port whose "receiver" hangs up on every connection
+// (so that no other process can take the port meanwhile); closing it frees
+// the port for serveOn.
+func downEndpoint(t *testing.T) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln
 }
 
 // serveOn starts rc's handler on addr.
@@ -170,7 +179,8 @@ func serveOn(t *testing.T, addr string, h http.Handler) *httptest.Server {
 // comes up; the reopened dispatcher loads them a few at a time.
 func TestOutboxReload(t *testing.T) {
 	dir := t.TempDir()
-	addrA, addrB := reservePort(t), reservePort(t)
+	downA, downB := downEndpoint(t), downEndpoint(t)
+	addrA, addrB := downA.Addr().String(), downB.Addr().String()
 	d := openTest(t, dir, Options{BackoffBase: time.Hour})
 	var ids []string
 	for b := 0; b < 10; b++ {
@@ -196,6 +206,8 @@ func TestOutboxReload(t *testing.T) {
 	}
 
 	rc := newReceiver(t, false)
+	downA.Close()
+	downB.Close()
 	serveOn(t, addrA, rc.srv.Config.Handler)
 	serveOn(t, addrB, rc.srv.Config.Handler)
 	d = openTest(t, dir, Options{QueueBound: 16})

@@ -39,6 +39,8 @@ type queue struct {
 	inflight int
 	workers  int
 	stopped  bool
+	gone     bool      // retired by the idle sweep: Enqueue must take a fresh queue
+	active   time.Time // last admit or attempt
 
 	failures     int // consecutive failed attempts
 	backoffUntil time.Time
@@ -56,7 +58,7 @@ func (d *Dispatcher) newQueue(hash uint64, uri string) *queue {
 		host = make(chan struct{}, d.opts.MaxPerHost)
 		d.hosts[label] = host
 	}
-	return &queue{d: d, hash: hash, uri: uri, label: label, host: host, present: map[uint64]struct{}{}}
+	return &queue{d: d, hash: hash, uri: uri, label: label, host: host, present: map[uint64]struct{}{}, active: time.Now()}
 }
 
 func (q *queue) full() bool {
@@ -70,12 +72,24 @@ func (q *queue) push(it *item) {
 	q.bytes += it.size
 }
 
-func (q *queue) reserve(its []*item) {
+// reserve marks its as coming (see Enqueue); false when q was retired.
+func (q *queue) reserve(its []*item) bool {
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.gone {
+		return false
+	}
 	for _, it := range its {
 		q.present[it.seq] = struct{}{}
 	}
-	q.mu.Unlock()
+	q.active = time.Now()
+	return true
+}
+
+// idle reports whether q holds nothing and did nothing for d; q.mu is held.
+func (q *queue) idle(d time.Duration, now time.Time) bool {
+	return q.stored == 0 && len(q.present) == 0 && len(q.pending) == 0 && !q.spilled &&
+		q.workers == 0 && q.inflight == 0 && now.Sub(q.active) > d
 }
 
 func (q *queue) unreserve(its []*item) {
@@ -192,6 +206,7 @@ func (q *queue) run() {
 			return
 		}
 		q.inflight++
+		q.active = time.Now()
 		q.mu.Unlock()
 		var status int
 		var err error
