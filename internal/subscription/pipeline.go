@@ -87,11 +87,15 @@ func (p *Pipeline) getter(ctx context.Context) Getter {
 // match renders the notifications evs cause, and marks the throttled
 // subscriptions as notified (marks lets the caller undo that).
 func (r *Registry) match(evs []store.Event, now time.Time, get Getter) ([]*notify.Message, []sentMark, error) {
-	var msgs []*notify.Message
+	type hit struct {
+		c  *compiled
+		ev *store.Event
+	}
+	var hits []hit
 	var marks []sentMark
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, nil, ErrClosed
 	}
 	for i := range evs {
@@ -110,12 +114,20 @@ func (r *Registry) match(evs []store.Event, now time.Time, get Getter) ([]*notif
 			if !c.matches(ev, resolve) || c.throttled(ev.Time) {
 				return
 			}
-			msgs = append(msgs, c.eventMessage(ev, now, get))
+			hits = append(hits, hit{c, ev})
 			marks = append(marks, sentMark{c, c.lastSent})
 			if c.Throttling > 0 {
 				c.lastSent = ev.Time
 			}
 		})
+	}
+	r.mu.Unlock()
+	// Rendering reads only what a compiled subscription never changes, so
+	// it runs outside the lock: status updates (Record, from the delivery
+	// workers) and the API do not wait for it.
+	msgs := make([]*notify.Message, len(hits))
+	for i, h := range hits {
+		msgs[i] = h.c.eventMessage(h.ev, now, get)
 	}
 	return msgs, marks, nil
 }
