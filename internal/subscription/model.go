@@ -152,6 +152,7 @@ type compiled struct {
 	ctx     *jsonld.Context // the subscription's context (Context)
 	nctx    *jsonld.Context // notifications are compacted with it: jsonldContext, else ctx
 	index   indexKey        // where the subscription sits in its tenant's index
+	sig     string          // renderSig
 
 	// guarded by the Registry's mutex
 	status   Status

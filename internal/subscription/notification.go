@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/notify"
 	"github.com/qala-city/qala/internal/store"
@@ -170,26 +173,42 @@ func (c *compiled) renderEntity(ev *store.Event, o ngsild.RenderOptions) ngsild.
 // message renders the notification (clause 5.3.1) of entities docs (or,
 // for GeoJSON, of the entities es) to c's endpoint.
 func (c *compiled) message(id string, seq uint64, now time.Time, docs []ngsild.Doc, es []*ngsild.Entity) *notify.Message {
-	ep := c.endpoint()
-	body := ngsild.Doc{}
-	if ep.Accept == mtLD || ep.Accept == mtGeo {
-		body = body.Add("@context", ContextValue(c.nctx))
-	}
-	body = body.Add("id", id).Add("type", "Notification").Add("subscriptionId", c.ID).Add("notifiedAt", ts(now))
-	if ep.Accept == mtGeo {
-		o := c.renderOptions()
-		body = body.Add("data", ngsild.RenderFeatureCollection(es, o, ngsild.IRILocation))
+	return c.envelope(id, seq, now, c.data(docs, es))
+}
+
+// data is the data member of c's notifications of docs (or, for GeoJSON,
+// of the entities es), as JSON.
+func (c *compiled) data(docs []ngsild.Doc, es []*ngsild.Entity) json.RawMessage {
+	accept := c.endpoint().Accept
+	var v any
+	if accept == mtGeo {
+		v = ngsild.RenderFeatureCollection(es, c.renderOptions(), ngsild.IRILocation)
 	} else {
 		data := make([]any, len(docs))
 		for i, d := range docs {
-			if ep.Accept == mtLD {
+			if accept == mtLD {
 				// each entity of the data is a JSON-LD document of its own (ETSI TP 046_14, 046_19)
 				d = append(ngsild.Doc{{Key: "@context", Value: ContextValue(c.nctx)}}, d...)
 			}
 			data[i] = d
 		}
-		body = body.Add("data", data)
+		v = data
 	}
+	b, err := ngsild.AppendJSON(nil, v)
+	if err != nil {
+		return json.RawMessage("[]")
+	}
+	return b
+}
+
+// envelope wraps data in a Notification (clause 5.3.1) to c's endpoint.
+func (c *compiled) envelope(id string, seq uint64, now time.Time, data json.RawMessage) *notify.Message {
+	ep := c.endpoint()
+	body := ngsild.Doc{}
+	if ep.Accept == mtLD || ep.Accept == mtGeo {
+		body = body.Add("@context", ContextValue(c.nctx))
+	}
+	body = body.Add("id", id).Add("type", "Notification").Add("subscriptionId", c.ID).Add("notifiedAt", ts(now)).Add("data", data)
 	b, err := body.AppendJSON(nil)
 	if err != nil {
 		b = []byte(`{"id":"` + id + `","type":"Notification","subscriptionId":"` + c.ID + `","data":[]}`)
@@ -201,9 +220,24 @@ func (c *compiled) message(id string, seq uint64, now time.Time, docs []ngsild.D
 	return m
 }
 
+// renderKey identifies the data of one event's notification as rendered
+// for subscriptions with the same representation: they share it.
+type renderKey struct {
+	ev   *store.Event
+	nctx *jsonld.Context
+	sig  string
+}
+
 // eventMessage renders the notification of ev to c; get reads the
-// entities a join asks for (nil: no join).
-func (c *compiled) eventMessage(ev *store.Event, now time.Time, get Getter) *notify.Message {
+// entities a join asks for (nil: no join). cache (may be nil) holds the
+// data already rendered for this event by subscriptions with the same
+// representation (fan-out: many subscriptions, one rendering).
+func (c *compiled) eventMessage(ev *store.Event, now time.Time, get Getter, cache map[renderKey]json.RawMessage) *notify.Message {
+	id := NotificationID(c.Tenant, c.ID, ev.Seq)
+	key := renderKey{ev, c.nctx, c.sig}
+	if d, ok := cache[key]; ok {
+		return c.envelope(id, ev.Seq, now, d)
+	}
 	o := c.renderOptions()
 	e := ev.After
 	if e == nil {
@@ -218,7 +252,11 @@ func (c *compiled) eventMessage(ev *store.Event, now time.Time, get Getter) *not
 			docs[0] = c.inline(docs[0], ev.After, o, get, 0, map[string]bool{})
 		}
 	}
-	return c.message(NotificationID(c.Tenant, c.ID, ev.Seq), ev.Seq, now, docs, []*ngsild.Entity{e})
+	d := c.data(docs, []*ngsild.Entity{e})
+	if cache != nil {
+		cache[key] = d
+	}
+	return c.envelope(id, ev.Seq, now, d)
 }
 
 // periodicMessage renders a periodic notification of entities es.
@@ -237,4 +275,13 @@ func (c *compiled) periodicMessage(tick time.Time, now time.Time, es []*ngsild.E
 		}
 	}
 	return c.message(NotificationID(c.Tenant, c.ID, uint64(tick.UnixNano())), 0, now, docs, es)
+}
+
+// renderSig sums up what shapes the data of c's notifications besides its
+// context: subscriptions with equal signatures and contexts render an
+// event alike.
+func renderSig(s *Subscription) string {
+	n := &s.Notification
+	return fmt.Sprintf("%s|%t|%t|%s|%d|%q|%q|%q|%q|%q|%q|%s", n.Format, n.SysAttrs, n.ShowChanges, n.Join, n.JoinLevel,
+		s.Lang, n.Attributes, n.Pick, n.Omit, s.DatasetIDs, s.Watched, s.endpoint().Accept)
 }

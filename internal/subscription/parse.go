@@ -474,7 +474,7 @@ func parseDatasets(v any) ([]string, error) {
 // compile parses what needs a context (entity types, q, scopeQ, geoQ) and
 // prepares a subscription for matching.
 func compile(s *Subscription, ctx *jsonld.Context) (*compiled, error) {
-	c := &compiled{Subscription: *s}
+	c := &compiled{Subscription: *s, sig: renderSig(s)}
 	for i, e := range s.Entities {
 		sel := selector{id: e.ID}
 		if e.IDPattern != "" {

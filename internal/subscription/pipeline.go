@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -126,8 +127,9 @@ func (r *Registry) match(evs []store.Event, now time.Time, get Getter) ([]*notif
 	// it runs outside the lock: status updates (Record, from the delivery
 	// workers) and the API do not wait for it.
 	msgs := make([]*notify.Message, len(hits))
+	cache := map[renderKey]json.RawMessage{}
 	for i, h := range hits {
-		msgs[i] = h.c.eventMessage(h.ev, now, get)
+		msgs[i] = h.c.eventMessage(h.ev, now, get, cache)
 	}
 	return msgs, marks, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,4 +300,35 @@ func BenchmarkFanOut(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "notifications/s")
+}
+
+// TestSharedRendering: subscriptions with the same representation share
+// the rendering of an event's data; each notification keeps its own id and
+// subscriptionId, and a different representation renders its own.
+func TestSharedRendering(t *testing.T) {
+	r := newRegistry(t)
+	for i, f := range []string{"keyValues", "keyValues", "normalized"} {
+		create(t, r, fmt.Sprintf(`{"id":"urn:ngsi-ld:Subscription:%d","type":"Subscription","entities":[{"type":"Car"}],"notification":{"format":%q,"endpoint":{"uri":"http://127.0.0.1:9/"}}}`, i, f))
+	}
+	msgs, _, err := r.match([]store.Event{carEvent(5)}, time.Now(), nil)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("%d notifications, %v", len(msgs), err)
+	}
+	bodies := map[string]map[string]any{}
+	for _, m := range msgs {
+		var b map[string]any
+		if err := json.Unmarshal(m.Body, &b); err != nil {
+			t.Fatalf("%s: %v", m.Body, err)
+		}
+		if b["subscriptionId"] != m.Subscription || b["id"] != m.ID {
+			t.Errorf("envelope of %s: %v", m.Subscription, b)
+		}
+		bodies[m.Subscription] = b
+	}
+	d0, _ := json.Marshal(bodies["urn:ngsi-ld:Subscription:0"]["data"])
+	d1, _ := json.Marshal(bodies["urn:ngsi-ld:Subscription:1"]["data"])
+	d2, _ := json.Marshal(bodies["urn:ngsi-ld:Subscription:2"]["data"])
+	if string(d0) != string(d1) || string(d0) == string(d2) || !strings.Contains(string(d0), `"speed":2`) {
+		t.Errorf("data: keyValues %s / %s, normalized %s", d0, d1, d2)
+	}
 }
