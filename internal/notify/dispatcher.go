@@ -20,8 +20,8 @@ var ErrClosed = errors.New("notify: dispatcher closed")
 // Options configure a Dispatcher. Zero values take the defaults given.
 type Options struct {
 	Dir string // the pebble database of the outbox and dead letters (<data>/notify)
-	// NoSync skips the fsync of outbox writes: an acknowledged message may
-	// be lost on a machine crash (not on a process crash). Tests only.
+	// NoSync skips the fsync of outbox writes: acknowledged messages may be
+	// lost on a crash (the server's --no-sync, for benchmarks and tests).
 	NoSync bool
 	// OnAttempt is called after every attempt, from the delivering
 	// goroutine: it must be quick and must not call back into the
