@@ -5,7 +5,7 @@ FUZZTIME  ?= 10s
 BIN       ?= bin
 ARGS      ?=
 
-.PHONY: all build run demo test test-mqtt race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal conformance clean
+.PHONY: all build run demo test test-mqtt race vet staticcheck fuzz-smoke e2e check bench bench-short bench-temporal bench-notify conformance clean
 
 all: build
 
@@ -49,6 +49,9 @@ bench-short: build
 
 bench-temporal: build ## the temporal suite at full size (129.6 M instances, ~8 min); ARGS=-short for the CI size
 	$(BIN)/qala-bench temporalsuite -qala $(BIN)/qala $(ARGS)
+
+bench-notify: build ## the load tool's notification fan-out (1,000 subscriptions, 2,000 updates/s, ~2 min); ARGS=-short for the CI size
+	$(BIN)/qala-bench notifysuite -qala $(BIN)/qala $(ARGS)
 
 conformance: build ## ETSI suite areas of the core and query issues (needs the suite set up: ../shared/conformance/README.md)
 	./.ci/conformance.sh

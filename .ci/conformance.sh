@@ -67,5 +67,5 @@ fi
 
 MAP=$HOME/.cache/qala-conformance/ctxmap/context-url-map.csv
 [ -f "$MAP" ] && export ETSI_CTX_MAP=$MAP
-ETSI_TESTS=${ETSI_TESTS:-"TP/NGSI-LD/ContextInformation/Provision/Entities TP/NGSI-LD/ContextInformation/Consumption/Entity TP/NGSI-LD/ContextInformation/Provision/BatchEntities TP/NGSI-LD/ContextInformation/Consumption/Discovery TP/NGSI-LD/ContextInformation/Provision/PurgeEntities TP/NGSI-LD/jsonldContext TP/NGSI-LD/CommonBehaviours TP/NGSI-LD/ContextInformation/Provision/TemporalEntity TP/NGSI-LD/ContextInformation/Provision/TemporalEntityAttributes TP/NGSI-LD/ContextInformation/Consumption/TemporalEntity"} \
+ETSI_TESTS=${ETSI_TESTS:-"TP/NGSI-LD/ContextInformation/Provision/Entities TP/NGSI-LD/ContextInformation/Consumption/Entity TP/NGSI-LD/ContextInformation/Provision/BatchEntities TP/NGSI-LD/ContextInformation/Consumption/Discovery TP/NGSI-LD/ContextInformation/Provision/PurgeEntities TP/NGSI-LD/jsonldContext TP/NGSI-LD/CommonBehaviours TP/NGSI-LD/ContextInformation/Provision/TemporalEntity TP/NGSI-LD/ContextInformation/Provision/TemporalEntityAttributes TP/NGSI-LD/ContextInformation/Consumption/TemporalEntity TP/NGSI-LD/ContextInformation/Subscription"} \
   "$RUN" "$S" "http://127.0.0.1:$PORT" "$@"

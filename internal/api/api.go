@@ -14,6 +14,7 @@ import (
 
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store"
+	"github.com/qala-city/qala/internal/subscription"
 	"github.com/qala-city/qala/internal/temporal"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// acknowledged so far (bounded by its context), so that a client reads
 	// its own writes in the temporal API.
 	HistorySync func(context.Context) error
+	// Subscriptions serves the subscription API (clause 5.8); nil answers
+	// it with OperationNotSupported.
+	Subscriptions *subscription.Registry
 	// TemporalLimit is the most instances of one attribute a temporal
 	// response holds before it is paginated (206, clause 6.3.10; default
 	// 1,000).

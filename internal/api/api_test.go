@@ -15,6 +15,7 @@ import (
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/subscription"
 	"github.com/qala-city/qala/internal/temporal"
 )
 
@@ -142,7 +143,7 @@ func FuzzAPI(f *testing.F) {
 		"/ngsi-ld/v1/jsonldContexts", "/ngsi-ld/v1/jsonldContexts/x",
 		"/ngsi-ld/v1/temporal/entities", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs",
 		"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs/p", "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:X:1/attrs/p/urn:ngsi-ld:Instance:1.1767225600000.0",
-		"/ngsi-ld/v1/temporal/entityOperations/query"}
+		"/ngsi-ld/v1/temporal/entityOperations/query", "/ngsi-ld/v1/subscriptions", "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:1"}
 	methods := []string{"GET", "POST", "PATCH", "PUT", "DELETE"}
 	// Link headers come from a fixed set: the fuzzer must not make the
 	// server fetch @contexts from arbitrary hosts.
@@ -172,7 +173,15 @@ func FuzzAPI(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer hist.Close()
-	h := api.New(api.Config{MaxBody: 1 << 16, History: hist, TemporalLimit: 5}, st, res, nil, nil)
+	subs, err := subscription.Open(subscription.Options{Dir: f.TempDir(), Resolver: res, NoSync: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer subs.Close()
+	f.Add(uint8(1), uint8(17), "", `{"id":"urn:ngsi-ld:Subscription:1","type":"Subscription","entities":[{"type":"X"}],"q":"p>1","notification":{"endpoint":{"uri":"http://uri.etsi.org/n"}}}`, "application/json", uint8(0))
+	f.Add(uint8(2), uint8(18), "", `{"watchedAttributes":["p"],"geoQ":{"geometry":"Point","coordinates":[1,2],"georel":"near;maxDistance==9"}}`, "application/json", uint8(1))
+	f.Add(uint8(0), uint8(17), "count=true&limit=1&offset=1", ``, "", uint8(0))
+	h := api.New(api.Config{MaxBody: 1 << 16, History: hist, TemporalLimit: 5, Subscriptions: subs}, st, res, nil, nil)
 	f.Fuzz(func(t *testing.T, m, p uint8, query, body, ct string, l uint8) {
 		link := links[int(l)%len(links)]
 		if strings.Contains(body, "://") && !strings.Contains(body, "uri.etsi.org") && !strings.Contains(body, "smartdatamodels") {

@@ -9,6 +9,7 @@ import (
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/subscription"
 	"github.com/qala-city/qala/internal/temporal"
 )
 
@@ -37,6 +38,10 @@ func newTestServerWith(t testing.TB, edit func(*api.Config)) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	subs, err := subscription.Open(subscription.Options{Dir: dir + "/subscriptions", Resolver: res, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -45,7 +50,7 @@ func newTestServerWith(t testing.TB, edit func(*api.Config)) *httptest.Server {
 		f.Run(ctx)
 	}()
 	cfg := api.Config{MaxBody: 1 << 20, MaxBatch: 100, MaxLimit: 100, TemporalLimit: 100,
-		History: hist, HistorySync: func(ctx context.Context) error { return f.WaitFor(ctx, st.LastSeq()) }}
+		History: hist, Subscriptions: subs, HistorySync: func(ctx context.Context) error { return f.WaitFor(ctx, st.LastSeq()) }}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -56,6 +61,7 @@ func newTestServerWith(t testing.TB, edit func(*api.Config)) *httptest.Server {
 		cancel()
 		<-done
 		hist.Close()
+		subs.Close()
 		st.Close()
 	})
 	return srv

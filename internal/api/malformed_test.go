@@ -70,7 +70,8 @@ func TestMalformedQueries(t *testing.T) {
 		{name: "q too long", path: "entities?type=Shop&q=" + strings.Repeat("a", 9000), detail: []string{"q:", "exceeds the limit"}},
 		{name: "q linked entity path without join", path: "entities?type=Shop&q=owner{name}==1", detail: []string{"too deep", "5.7.2.4"}},
 		{name: "q linked entity path deeper than joinLevel", path: "entities?type=Shop&join=inline&joinLevel=1&q=owner{works{name}}==1", detail: []string{"2 levels deep, deeper than joinLevel=1"}},
-		{name: "q linked entity path within joinLevel", path: "entities?type=Shop&join=inline&q=owner{name}==1", status: 422, typ: "OperationNotSupported", detail: []string{"q:", "linked-entity"}},
+		{name: "q linked entity path unclosed", path: "entities?type=Shop&join=inline&q=owner{name==1", detail: []string{"q:", "expected \"}\""}},
+		{name: "post q linked entity path without join", method: "POST", path: "entityOperations/query", body: `{"type": "Query", "entities": [{"type": "Shop"}], "q": "owner{name}==1"}`, detail: []string{"too deep", "5.7.2.4"}},
 		{name: "purge linked q", method: "DELETE", path: "entities?type=Shop&q=owner{name}==1", detail: []string{"too deep"}},
 		{name: "csf malformed", path: "entities?type=Shop&csf=))bad((", detail: []string{"csf: not a valid context source filter"}},
 

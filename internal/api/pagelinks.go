@@ -6,53 +6,73 @@ import (
 	"strings"
 )
 
-// pageLinks adds the pagination links of clause 4.12 and 5.5.9 to a page of
-// GET /entities: rel="prev" unless the page starts the result set, and
-// rel="next" when elements remain after it. Each link repeats the request's
-// parameters, in name order, with the offset of that page.
+// pageLinks adds the pagination links of clause 5.5.9 and 6.3.10 to a page
+// of a query (GET /entities, POST /entityOperations/query and their
+// temporal counterparts): rel="prev" unless the page starts the result set,
+// and rel="next" when elements remain after it. Each link repeats the
+// request's URL parameters, in name order, with the offset of that page.
+//
+// A POST query carries limit and offset in its URL too (clause 6.23.3.1,
+// 6.24.3.1), so its links are the URLs of the other pages: the client
+// sends the same Query body to them.
 func (c *call) pageLinks(resp *response, offset, limit int, more bool, mt string) {
-	if c.r.Method != "GET" || limit <= 0 {
+	if limit <= 0 {
 		return
 	}
-	link := func(off int, rel string) string {
-		names := make([]string, 0, len(c.query))
-		for k := range c.query {
-			if k != "offset" && k != "limit" {
-				names = append(names, k)
-			}
-		}
-		names = append(names, "limit", "offset")
-		sort.Strings(names)
-		var b strings.Builder
-		b.WriteString("<" + strings.TrimSuffix(c.r.URL.Path, "/") + "?")
-		for i, k := range names {
-			vals := c.query[k]
-			switch k {
-			case "limit":
-				vals = []string{strconv.Itoa(limit)}
-			case "offset":
-				vals = []string{strconv.Itoa(off)}
-			}
-			for j, v := range vals {
-				if i > 0 || j > 0 {
-					b.WriteByte('&')
-				}
-				b.WriteString(linkEscape(k) + "=" + linkEscape(v))
-			}
-		}
-		b.WriteString(`>; rel="` + rel + `"; type="` + mt + `"`)
-		return b.String()
-	}
-	if resp.header == nil {
-		resp.setHeader("Link", "")
-		resp.header.Del("Link")
+	page := func(off int) map[string]string {
+		return map[string]string{"limit": strconv.Itoa(limit), "offset": strconv.Itoa(off)}
 	}
 	if offset > 0 {
-		resp.header.Add("Link", link(max(0, offset-limit), "prev"))
+		c.addLink(resp, c.selfLink(page(max(0, offset-limit)), "prev", mt))
 	}
 	if more {
-		resp.header.Add("Link", link(offset+limit, "next"))
+		c.addLink(resp, c.selfLink(page(offset+limit), "next", mt))
 	}
+}
+
+// addLink adds a Link header value to the response.
+func (c *call) addLink(resp *response, link string) {
+	if resp.header == nil {
+		resp.setHeader("Link", link)
+		return
+	}
+	resp.header.Add("Link", link)
+}
+
+// selfLink is a link-value (RFC 8288) to this GET request with the
+// parameters in set replaced (an empty value removes one), all in name
+// order, of relation rel and media type mt.
+func (c *call) selfLink(set map[string]string, rel, mt string) string {
+	names := make([]string, 0, len(c.query)+len(set))
+	for k := range c.query {
+		if _, ok := set[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	for k, v := range set {
+		if v != "" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("<" + strings.TrimSuffix(c.r.URL.Path, "/") + "?")
+	first := true
+	for _, k := range names {
+		vals := c.query[k]
+		if v, ok := set[k]; ok {
+			vals = []string{v}
+		}
+		for _, v := range vals {
+			if !first {
+				b.WriteByte('&')
+			}
+			first = false
+			b.WriteString(linkEscape(k) + "=" + linkEscape(v))
+		}
+	}
+	b.WriteString(`>; rel="` + rel + `"; type="` + mt + `"`)
+	return b.String()
 }
 
 // linkEscape percent-encodes what cannot stand in a query value inside the

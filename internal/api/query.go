@@ -37,6 +37,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	sel.Resolve = c.resolver()
 	if v, ok := c.query["csf"]; ok {
 		if _, err := query.ParseQ(v[0], ctx); err != nil {
 			return nil, problem.BadData("csf: not a valid context source filter (clause 4.9 syntax): %s", problem.As(err).Detail)

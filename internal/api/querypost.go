@@ -40,6 +40,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if shared.Q, err = str("q"); err != nil {
 		return nil, err
 	}
+	shared.ExpandValues = c.query.Get("expandValues")
 	if shared.ScopeQ, err = str("scopeQ"); err != nil {
 		return nil, err
 	}
@@ -70,6 +71,7 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	common.Resolve = c.resolver()
 	var selectors []*query.Query
 	if raw, ok := doc["entities"]; ok {
 		list, ok := raw.([]any)
@@ -206,6 +208,9 @@ func (a *API) queryPost(c *call) (*response, error) {
 		default:
 			return nil, problem.BadData("%s must be a string", k)
 		}
+	}
+	if err := c.linkedDepthAllowed(shared.Q); err != nil {
+		return nil, err
 	}
 	var order *query.Ordering
 	if raw, ok := doc["ordering"]; ok {

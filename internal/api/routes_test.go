@@ -43,6 +43,11 @@ var operations = []string{
 	"PATCH /ngsi-ld/v1/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}",  // 6.22.3.1 Modify Attribute Instance
 	"DELETE /ngsi-ld/v1/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}", // 6.22.3.2 Delete Attribute Instance
 	"POST /ngsi-ld/v1/temporal/entityOperations/query",                            // 6.24.3.1 Query Temporal Evolution via POST
+	"POST /ngsi-ld/v1/subscriptions",                                              // 6.10.3.1 Create Subscription
+	"GET /ngsi-ld/v1/subscriptions",                                               // 6.10.3.2 Query Subscriptions
+	"GET /ngsi-ld/v1/subscriptions/{subscriptionId}",                              // 6.11.3.1 Retrieve Subscription
+	"PATCH /ngsi-ld/v1/subscriptions/{subscriptionId}",                            // 6.11.3.2 Update Subscription
+	"DELETE /ngsi-ld/v1/subscriptions/{subscriptionId}",                           // 6.11.3.3 Delete Subscription
 	"GET /ngsi-ld/v1/types",                                                       // 6.25.3.1 Retrieve Available Entity Types
 	"GET /ngsi-ld/v1/types/{type}",                                                // 6.26.3.1 Retrieve Available Entity Type Information
 	"GET /ngsi-ld/v1/attributes",                                                  // 6.27.3.1 Retrieve Available Attributes

@@ -2,7 +2,9 @@ package api
 
 import (
 	"strconv"
+	"sync"
 
+	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/query"
 )
@@ -47,8 +49,8 @@ func hasAttrTerm(x query.Expr) bool {
 // linkedDepthAllowed refuses a q that follows linked entities ("a{b}")
 // deeper than the Linked Entity retrieval asked for with join and
 // joinLevel: clause 5.7.2.4 of v1.9 makes such a "too deep query"
-// BadRequestData (ETSI TP 5722_01). Within that depth the parser answers
-// OperationNotSupported, as Qala does not evaluate linked paths in q yet.
+// BadRequestData (ETSI TP 5722_01). Within that depth the query follows
+// the Relationships with resolver.
 func (c *call) linkedDepthAllowed(q string) error {
 	d := query.LinkDepth(q)
 	if d == 0 {
@@ -66,4 +68,35 @@ func (c *call) linkedDepthAllowed(q string) error {
 		return problem.BadData("q follows linked entities %d levels deep, deeper than joinLevel=%d: the query is too deep (clause 5.7.2.4 of v1.9)", d, level)
 	}
 	return nil
+}
+
+// maxResolved bounds the linked entities one query remembers.
+const maxResolved = 10000
+
+// resolver finds the entities the linked-entity paths of a q reach (clause
+// 4.9 of v1.9): in the tenant of the request, as they are when the query
+// reads them. The entities found are remembered for the query, as many
+// entities usually point at the same few.
+func (c *call) resolver() query.Resolver {
+	var mu sync.Mutex
+	seen := map[string]*ngsild.Entity{}
+	ctx, tenant := c.r.Context(), c.tenant
+	return func(id string) *ngsild.Entity {
+		mu.Lock()
+		e, ok := seen[id]
+		mu.Unlock()
+		if ok {
+			return e
+		}
+		e, err := c.api.store.Get(ctx, tenant, id)
+		if err != nil {
+			e = nil
+		}
+		mu.Lock()
+		if len(seen) < maxResolved {
+			seen[id] = e
+		}
+		mu.Unlock()
+		return e
+	}
 }

@@ -209,7 +209,9 @@ func (a *API) retrieveTemporal(c *call) (*response, error) {
 	}
 	resp := &response{body: doc}
 	res.paginate(resp, req)
-	return withContext(resp, req.mt, req.ctx), nil
+	resp = withContext(resp, req.mt, req.ctx)
+	c.intervalLink(resp, res, req)
+	return resp, nil
 }
 
 // hasAnySeries reports whether the entity has history of one of attrs.
@@ -351,8 +353,8 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 		if ctx.Err() != nil {
 			return nil, problem.New(problem.TooComplexQuery, "the query ran longer than %v; narrow it with type, attrs or a shorter time range", c.api.cfg.QueryTimeout)
 		}
-		if !count && matched >= offset+limit {
-			break
+		if !count && matched > offset+limit {
+			break // one more than the page tells whether a next page exists
 		}
 		info, ok := h.Entity(c.tenant, id)
 		if !ok || !ts.identity(&info) {
@@ -396,7 +398,10 @@ func (c *call) runTemporalQuery(h *temporal.Store, ts *temporalSelection, req *t
 		resp.setHeader("NGSILD-Results-Count", strconv.Itoa(matched))
 	}
 	res.paginate(resp, req)
-	return withContext(resp, req.mt, req.ctx), nil
+	resp = withContext(resp, req.mt, req.ctx)
+	c.pageLinks(resp, offset, limit, matched > offset+limit, req.mt)
+	c.intervalLink(resp, res, req)
+	return resp, nil
 }
 
 // temporalMatch reports whether an entity belongs in a temporal query's
@@ -578,6 +583,7 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 	if shared.Q, err = str(doc, "q"); err != nil {
 		return nil, err
 	}
+	shared.ExpandValues = c.query.Get("expandValues")
 	if shared.ScopeQ, err = str(doc, "scopeQ"); err != nil {
 		return nil, err
 	}

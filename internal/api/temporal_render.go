@@ -85,7 +85,7 @@ func (c *call) readEntities(r *temporal.Reader, infos []temporal.EntityInfo, req
 		return res, nil
 	}
 	if req.form == formAggregated {
-		return res, c.aggregateEntities(r, res, req)
+		return res, c.aggregateEntities(r, res, req, scopes)
 	}
 	limit := min(req.limit, max(1, maxResponseInstances/n))
 	forward := req.q.LastN == 0
@@ -160,10 +160,20 @@ func (c *call) readEntities(r *temporal.Reader, infos []temporal.EntityInfo, req
 // aggregateEntities computes the aggregation periods of each series. The
 // periods of an entity start at timeAt, or at its first instance in the
 // range when the range has no start, and end at endTimeAt (between), timeAt
-// (before), or after its last instance.
-func (c *call) aggregateEntities(r *temporal.Reader, res *temporalResult, req *temporalRequest) error {
+// (before), or after its last instance. With a scope query, only the
+// instances of the spans in which the entity's scope matched are
+// aggregated (clause 5.7.4.4), as only those are shown without aggregation.
+func (c *call) aggregateEntities(r *temporal.Reader, res *temporalResult, req *temporalRequest, scopes map[string][]temporal.ScopeSpan) error {
 	q := req.q
 	for i := range res.series {
+		agg := req.agg
+		if spans, ok := scopes[res.infos[i].ID]; ok {
+			agg.Within = make([]temporal.Span, 0, len(spans))
+			for _, sp := range spans {
+				agg.Within = append(agg.Within, temporal.Span{From: sp.From, To: sp.To})
+			}
+			slices.SortFunc(agg.Within, func(a, b temporal.Span) int { return cmp.Compare(a.From, b.From) })
+		}
 		origin, end := int64(math.MaxInt64), int64(math.MinInt64)
 		if q.Rel == temporal.Between {
 			origin, end = q.At, q.End
@@ -196,7 +206,7 @@ func (c *call) aggregateEntities(r *temporal.Reader, res *temporalResult, req *t
 		}
 		for k := range res.series[i] {
 			sr := &res.series[i][k]
-			periods, err := r.Aggregate(sr.si, aggQuery(q), req.agg, origin, end)
+			periods, err := r.Aggregate(sr.si, aggQuery(q), agg, origin, end)
 			if errors.Is(err, temporal.ErrTooManyPeriods) {
 				return problem.New(problem.TooManyResults, "the aggregation would span more than %d periods of %s; use a longer aggrPeriodDuration or a shorter time range",
 					temporal.MaxPeriods, req.agg.Period)

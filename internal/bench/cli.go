@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -72,6 +73,15 @@ Usage:
       aggregation) against both, and print a Markdown table with the goals of
       "The city's memory".
 
+  qala-bench notifysuite -qala PATH [-short] [-subs N] [-rate R] [-d D] [-json FILE]
+      Start a fresh "qala serve" and -receivers local HTTP receivers, create
+      -entities entities, stream -rate updates/s for -d without subscriptions,
+      create -subs subscriptions (1,000: 20 per entity type, each update
+      matching 10 of them), probe them, stream again and wait for delivery;
+      print delivered/owed, duplicates, notifications/s, end-to-end latency
+      and write latency with and without subscriptions (30 s streams; 5 s
+      with -short).
+
   qala-bench suite -qala PATH [-short] [-json FILE] [-pprof DIR]
       Start the baseline (in its own process) and PATH as "qala serve" on free ports;
       measure idle start and memory, run every shape against both, load
@@ -102,6 +112,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdQuerySuite(ctx, args[1:], stdout, stderr)
 	case "temporalsuite":
 		err = cmdTemporalSuite(ctx, args[1:], stdout, stderr)
+	case "notifysuite":
+		err = cmdNotifySuite(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -389,6 +401,66 @@ func cmdTemporalSuite(ctx context.Context, args []string, stdout, stderr io.Writ
 	setPositive(&cfg.Concurrency, *c)
 	setPositive(&cfg.TypeLimit, *typeLimit)
 	rep, err := RunTemporalSuite(ctx, cfg)
+	if rep != nil {
+		rep.Markdown(stdout)
+		if *jsonFile != "" {
+			data, jerr := rep.JSON()
+			if jerr == nil {
+				jerr = writeFile(*jsonFile, append(data, '\n'))
+			}
+			if jerr != nil {
+				return fmt.Errorf("json report: %w", jerr)
+			}
+		}
+		if err == nil && len(rep.Errors) > 0 {
+			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
+		}
+	}
+	return err
+}
+
+func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("notifysuite", "notifysuite -qala PATH [-short] [flags]", stderr)
+	qala := fs.String("qala", "", "`path` of the qala binary (required)")
+	short := fs.Bool("short", false, "CI variant: 5 s streams, 2,000 entities, 4 receivers")
+	subs := fs.Int("subs", 0, "subscriptions, a multiple of 20 (default 1000)")
+	entities := fs.Int("entities", 0, "entities updated in turn (default 5000; 2000 with -short)")
+	rate := fs.Float64("rate", 0, "updates per second (default 2000)")
+	d := fs.Duration("d", 0, "`duration` of each stream (default 30s; 5s with -short)")
+	batch := fs.Int("batch", 0, "updates per request: 1 sends PATCH /entities/{id}/attrs, more POST /entityOperations/update (default 1)")
+	c := fs.Int("c", 0, "connections of the stream (default 64)")
+	receivers := fs.Int("receivers", 0, "HTTP receivers (default 8; 4 with -short)")
+	drainTimeout := fs.Duration("drain-timeout", 0, "bound of the wait for delivery after the stream (default 2m; 1m with -short)")
+	qalaArgs := fs.String("qala-args", "", "extra arguments of qala serve, space-separated")
+	pprofDir := fs.String("pprof", "", "save Qala's CPU profile and goroutines during the stream with subscriptions to `dir` (starts qala with --pprof)")
+	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
+	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *qala == "" {
+		fmt.Fprintln(stderr, "-qala is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg := DefaultNotifyConfig(*short)
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.QalaArgs, cfg.Pprof = *qala, *keep, stderr, strings.Fields(*qalaArgs), *pprofDir
+	if cfg.Pprof != "" {
+		if err := os.MkdirAll(cfg.Pprof, 0o755); err != nil {
+			return fmt.Errorf("pprof directory: %w", err)
+		}
+	}
+	setPositive(&cfg.Subs, *subs)
+	setPositive(&cfg.Entities, *entities)
+	if *rate > 0 {
+		cfg.Rate = *rate
+	}
+	setPositive(&cfg.Duration, *d)
+	setPositive(&cfg.Batch, *batch)
+	setPositive(&cfg.Workers, *c)
+	setPositive(&cfg.Receivers, *receivers)
+	setPositive(&cfg.DrainTimeout, *drainTimeout)
+	rep, err := RunNotifySuite(ctx, cfg)
 	if rep != nil {
 		rep.Markdown(stdout)
 		if *jsonFile != "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -71,5 +72,20 @@ func TestCount(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("header %q: error %v, want %q", tc.header, err, tc.want)
 		}
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with spaces and parentheses; utime 1234, stime 66.
+	stat := "4242 (qala (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 66 0 0 20 0 9 0 100 1000000 500"
+	d, err := parseStatCPU(stat)
+	if err != nil || d != 13*time.Second {
+		t.Errorf("parseStatCPU = %v, %v; want 13s", d, err)
+	}
+	if _, err := parseStatCPU("4242 (qala) S 1"); err == nil {
+		t.Error("a short stat line was accepted")
+	}
+	if d, err := procCPU(os.Getpid()); err == nil && d <= 0 {
+		t.Errorf("own CPU %v", d)
 	}
 }

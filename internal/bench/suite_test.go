@@ -52,6 +52,9 @@ func fakeQala(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if os.Getenv(fakeNotifyEnv) == "1" {
+		return fakeNotifyBroker(*listen)
+	}
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
 	}

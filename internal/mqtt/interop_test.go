@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -168,4 +171,52 @@ func TestInteropMosquittoNotifier(t *testing.T) {
 			checkPayload(t, got.Payload)
 		}
 	}
+}
+
+// mqtts:// with a user name and password against Mosquitto with TLS and a
+// password file (.ci/mqtt.sh sets QALA_MQTTS_ADDR, QALA_MQTTS_CA and
+// QALA_MQTTS_USER): delivered with the right credentials, refused at
+// CONNACK with wrong ones.
+func TestInteropMosquittoTLSCredentials(t *testing.T) {
+	interopAddr(t)
+	addr, caFile, user := os.Getenv("QALA_MQTTS_ADDR"), os.Getenv("QALA_MQTTS_CA"), os.Getenv("QALA_MQTTS_USER")
+	if addr == "" || caFile == "" || user == "" {
+		t.Skip("no TLS Mosquitto: QALA_MQTTS_ADDR, QALA_MQTTS_CA and QALA_MQTTS_USER (.ci/mqtt.sh sets them)")
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	tlsConf := &tls.Config{RootCAs: pool}
+	name, pw, _ := strings.Cut(user, ":")
+	base := randomTopic("qala-tls")
+	sub := mqtttest.Subscribe(t, addr, base+"/#", mqtttest.SubscriberOptions{QoS: 2, TLS: tlsConf, Username: &name, Password: &pw})
+	n := &mqtt.Notifier{TLS: tlsConf}
+	defer n.Close()
+	for _, vs := range []string{"mqtt3.1.1", "mqtt5.0"} {
+		for _, qs := range []string{"0", "1", "2"} {
+			uri := fmt.Sprintf("mqtts://%s@%s/%s/%s/%s", user, addr, base, vs, qs)
+			m := message(uri, notify.KeyValue{Key: "MQTT-Version", Value: vs}, notify.KeyValue{Key: "MQTT-QoS", Value: qs})
+			if _, err := n.Send(ctxT(t), m); err != nil {
+				t.Fatalf("%s QoS %s: %v", vs, qs, err)
+			}
+			checkPayload(t, sub.Next(t, 5*time.Second).Payload)
+		}
+		bad := message(fmt.Sprintf("mqtts://%s:wrong@%s/%s/x", name, addr, base), notify.KeyValue{Key: "MQTT-Version", Value: vs})
+		_, err := n.Send(ctxT(t), bad)
+		var re *mqtt.ReasonError
+		if !errors.As(err, &re) || !re.Auth() {
+			t.Fatalf("%s, wrong password: %v, want a refusal of the credentials", vs, err)
+		}
+		untrusted := &mqtt.Notifier{}
+		if _, err := untrusted.Send(ctxT(t), message(fmt.Sprintf("mqtts://%s@%s/%s/x", user, addr, base))); err == nil {
+			t.Fatal("a self-signed certificate was trusted by the system roots")
+		}
+		untrusted.Close()
+	}
+	sub.None(t, 100*time.Millisecond)
 }

@@ -167,7 +167,9 @@ func Message(m *notify.Message) (payload []byte, props Properties, err error) {
 		b.Write(k)
 		b.WriteByte(':')
 		b.Write(v)
-		props = append(props, Property{ID: PropUserProperty, Str: e.k, Val: e.v})
+		if checkString(e.k) == nil && checkString(e.v) == nil { // else in the JSON metadata only
+			props = append(props, Property{ID: PropUserProperty, Str: e.k, Val: e.v})
+		}
 	}
 	b.WriteString(`},"body":`)
 	b.Write(m.Body)
@@ -178,14 +180,11 @@ func Message(m *notify.Message) (payload []byte, props Properties, err error) {
 // Notifier is the MQTT transport of notifications: it keeps one
 // reconnecting client per broker, version and credentials, and publishes
 // each notification to the topic of its endpoint at the QoS notifierInfo
-// asks for. Its Send and Close methods have the signatures of the notify
-// package's Transport (register it for "mqtt" and "mqtts").
+// asks for. It is the notify package's Transport for "mqtt" and "mqtts"
+// (notify.Options.Transports); Close may be called more than once.
 type Notifier struct {
 	// TLS configures mqtts connections (nil: the system roots).
 	TLS *tls.Config
-	// Permanent, when set, wraps errors that no retry can fix (a malformed
-	// endpoint or body), e.g. notify.Permanent.
-	Permanent func(error) error
 	// IdleTimeout closes connections unused for this long (5 min).
 	IdleTimeout time.Duration
 	// KeepAlive of the connections (30 s).
@@ -221,17 +220,22 @@ func (n *Notifier) Send(ctx context.Context, m *notify.Message) (status int, err
 	}
 	defer n.release(p)
 	if err := p.c.Publish(ctx, e.Topic, payload, e.QoS, props); err != nil {
-		return 0, fmt.Errorf("MQTT notification to %s (%s, QoS %d): %w", e.Addr, e.Version, e.QoS, err)
+		err = fmt.Errorf("MQTT notification to %s (%s, QoS %d): %w", e.Addr, e.Version, e.QoS, err)
+		var re *ReasonError
+		if errors.As(err, &re) && (re.Code == 0x95 || re.Code == 0x9b) { // too large, QoS not supported
+			err = n.permanent(err)
+		}
+		return 0, err
 	}
 	return 0, nil
 }
 
-func (n *Notifier) permanent(err error) error {
-	if n.Permanent != nil {
-		return n.Permanent(err)
-	}
-	return err
-}
+// permanent marks errors no retry can fix (a malformed endpoint or body, a
+// message the broker can never take): the Dispatcher dead-letters them at
+// once.
+func (n *Notifier) permanent(err error) error { return notify.Permanent(err) }
+
+var _ notify.Transport = (*Notifier)(nil)
 
 func (n *Notifier) acquire(e *Endpoint) (*pooled, error) {
 	n.mu.Lock()

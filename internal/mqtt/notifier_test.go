@@ -141,8 +141,7 @@ func TestNotifierTLS(t *testing.T) {
 }
 
 func TestNotifierRefusesBadEndpoints(t *testing.T) {
-	var wrapped []error
-	n := &mqtt.Notifier{Permanent: func(err error) error { wrapped = append(wrapped, err); return err }}
+	n := &mqtt.Notifier{}
 	defer n.Close()
 	bad := []*notify.Message{
 		message("mqtt://127.0.0.1:1/"),
@@ -156,12 +155,9 @@ func TestNotifierRefusesBadEndpoints(t *testing.T) {
 	notJSON.Body = []byte("{")
 	bad = append(bad, notJSON)
 	for _, m := range bad {
-		if _, err := n.Send(ctxT(t), m); err == nil {
-			t.Errorf("%s sent", m.Endpoint.URI)
+		if _, err := n.Send(ctxT(t), m); err == nil || !notify.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", m.Endpoint.URI, err)
 		}
-	}
-	if len(wrapped) != len(bad) {
-		t.Fatalf("%d of %d errors marked permanent", len(wrapped), len(bad))
 	}
 	if n.Connections() != 0 {
 		t.Fatal("a connection was opened for a bad endpoint")
@@ -207,4 +203,28 @@ func FuzzParseEndpoint(f *testing.F) {
 			t.Fatalf("accepted %q with topic %q that cannot be published: %v", uri, e.Topic, err)
 		}
 	})
+}
+
+// A receiverInfo pair that is no valid MQTT string (here a NUL) stays in the
+// JSON metadata but is left out of the MQTT 5.0 user properties, instead of
+// making the notification unsendable.
+func TestNotifierOddReceiverInfo(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	n := &mqtt.Notifier{}
+	defer n.Close()
+	m := message(b.URI("", "t"), notify.KeyValue{Key: "MQTT-QoS", Value: "1"})
+	m.Endpoint.ReceiverInfo = append(m.Endpoint.ReceiverInfo, notify.KeyValue{Key: "nul", Value: "a\x00b"})
+	if _, err := n.Send(ctxT(t), m); err != nil {
+		t.Fatal(err)
+	}
+	got := b.Received()[0].Publish
+	var msg mqttMessage
+	if err := json.Unmarshal(got.Payload, &msg); err != nil || msg.Metadata["nul"] != "a\x00b" {
+		t.Fatalf("metadata %v, %v", msg.Metadata, err)
+	}
+	for _, u := range got.Props.User() {
+		if u.Key == "nul" {
+			t.Fatalf("user property %+v sent", u)
+		}
+	}
 }

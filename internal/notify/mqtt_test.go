@@ -21,7 +21,7 @@ import (
 // and mqtts URIs, as the server wires it.
 func openMQTT(t *testing.T, o notify.Options) *notify.Dispatcher {
 	t.Helper()
-	n := &mqtt.Notifier{TLS: o.TLS, Permanent: notify.Permanent}
+	n := &mqtt.Notifier{TLS: o.TLS}
 	o.Transports = map[string]notify.Transport{"mqtt": n, "mqtts": n}
 	o.Dir = t.TempDir()
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -151,6 +151,11 @@ func memoryAnswer(ctx *jsonld.Context, ents []*ngsild.Entity, params url.Values)
 	if err != nil {
 		return nil, err
 	}
+	byID := map[string]*ngsild.Entity{}
+	for _, e := range ents {
+		byID[e.ID] = e
+	}
+	r.sel.Resolve = func(id string) *ngsild.Entity { return byID[id] }
 	var out []*ngsild.Entity
 	for _, e := range ents {
 		if r.sel.Match(e) {
@@ -173,6 +178,13 @@ func storeAnswer(ctx *jsonld.Context, st store.Store, params url.Values) ([]stri
 	r, err := parseRequest(params, ctx)
 	if err != nil {
 		return nil, err
+	}
+	r.sel.Resolve = func(id string) *ngsild.Entity {
+		e, err := st.Get(context.Background(), store.DefaultTenant, id)
+		if err != nil {
+			return nil
+		}
+		return e
 	}
 	q := store.Query{IDs: r.sel.IDs, IDPattern: r.sel.IDPattern, Limit: math.MaxInt32}
 	if types, ok := r.sel.IndexTypes(); ok {

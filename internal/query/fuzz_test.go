@@ -47,18 +47,29 @@ func FuzzQ(f *testing.F) {
 		`label[*]~=(?i)^a`, `rel==urn:x:1,urn:x:2`, `cat==urban`, `a[b][c]!="x"`, `when<12:00:00Z`, `((a))`,
 		`x=="\"q\""`, `temperature==;`, `type==Home;id!=urn:a`, `address[n][k]==1`, `r{a}>1`, `a!~=[`,
 	} {
-		f.Add(s)
+		f.Add(s, "")
 	}
+	for _, s := range []string{`managedBy{Building:name}=="x"`, `a{b{c{d}}}`, `a{`, `a{b:}`, `!r{x}`, `r{Type:a.b[c]}==1..2`, `r{{a}}`, `r{a}}`} {
+		f.Add(s, "a")
+	}
+	f.Add(`cat==urban,rural`, "cat")
+	f.Add(`cat!="urban";name==x`, "name,cat")
+	f.Add(`cat==urban`, "a,,b")
 	ctx := coreContext(f)
 	e := fuzzEntity(f, ctx)
-	f.Fuzz(func(t *testing.T, s string) {
-		x, err := ParseQ(s, ctx)
+	f.Fuzz(func(t *testing.T, s, expandValues string) {
+		x, err := Parse(Params{Q: s, ExpandValues: expandValues}, ctx)
 		checkProblem(t, err)
-		if err != nil {
+		if err != nil || x.Q == nil {
 			return
 		}
-		MatchQ(x, e)
-		_ = x.String()
+		MatchQ(x.Q, e)
+		// Every linked entity is e itself: paths nest only as deep as written.
+		MatchQWith(x.Q, e, func(string) *ngsild.Entity { return e })
+		_ = x.Q.String()
+		if _, err := ParseQ(s, ctx); err != nil {
+			t.Fatalf("%q parses with expandValues %q but not without: %v", s, expandValues, err)
+		}
 	})
 }
 

@@ -55,7 +55,7 @@ func IndexConds(x Expr) (conds []Cond, rest Expr) {
 // cond returns t as a Cond when it is one.
 func (t *Term) cond() (Cond, bool) {
 	p := &t.Path
-	if p.Entity != MemberNone || p.Attr == "" || len(p.Subs) > 0 || p.Member != MemberNone || len(p.Keys) > 0 || len(t.Values) == 0 {
+	if p.Entity != MemberNone || p.Attr == "" || p.Linked != nil || len(p.Subs) > 0 || p.Member != MemberNone || len(p.Keys) > 0 || len(t.Values) == 0 {
 		return Cond{}, false
 	}
 	c := Cond{Attr: p.Attr, Min: math.Inf(-1), Max: math.Inf(1)}

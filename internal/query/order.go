@@ -189,9 +189,13 @@ func parseOrderBy(src string, ctx *jsonld.Context) ([]OrderKey, error) {
 		if p.eof() || p.peek() == ',' {
 			return OrderKey{}, p.errAt(p.pos, "expected a member or attribute name, found %s", p.describe(p.pos))
 		}
+		at := p.pos
 		path, err := p.path()
 		if err != nil {
 			return OrderKey{}, err
+		}
+		if path.Linked != nil {
+			return OrderKey{}, problem.New(problem.OperationNotSupported, "orderBy: ordering by members of linked entities (%q at offset %d) is not supported", path.Text, at)
 		}
 		k := OrderKey{Path: path}
 		p.skipSpace()

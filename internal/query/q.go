@@ -8,7 +8,6 @@ import (
 
 	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/ngsild"
-	"github.com/qala-city/qala/internal/problem"
 )
 
 // Expr is a node of a parsed q expression: And, Or or *Term. A SQL
@@ -17,7 +16,7 @@ type Expr interface {
 	// String renders the expression in q syntax (attribute names as
 	// written).
 	String() string
-	match(e *ngsild.Entity) bool
+	match(e *ngsild.Entity, r Resolver) bool
 }
 
 // And holds when every operand holds (the ";" operator).
@@ -191,16 +190,31 @@ type Path struct {
 	// Keys are the "[key]" steps into the value; "*" (for a language map)
 	// stands for any key.
 	Keys []string
+	// Linked is set for a linked-entity path "attr{path}" (clause 4.9 of
+	// v1.9, EXAMPLE 13): the term holds for an entity when it holds for
+	// one of the entities the Relationship attr points at, Linked then
+	// being the path there. Subs, Member and Keys are then empty.
+	Linked *Path
+	// LinkTypes, from "attr{Type:path}" (EXAMPLE 14), restricts the
+	// linked entities considered to those of this expanded type.
+	LinkTypes []string
 }
 
 // ParseQ parses a q expression (clause 4.9), expanding attribute names with
 // ctx. Operator precedence: ";" (AND) binds tighter than "|" (OR);
 // parentheses group.
 func ParseQ(src string, ctx *jsonld.Context) (Expr, error) {
+	return ParseQWith(src, ctx, nil)
+}
+
+// ParseQWith is ParseQ with the expanded names of the attributes whose
+// string values are expanded with ctx before the query runs (expandValues,
+// see settleExpansion).
+func ParseQWith(src string, ctx *jsonld.Context, expandValues []string) (Expr, error) {
 	if err := checkLen("q", src); err != nil {
 		return nil, err
 	}
-	p := &qParser{scanner: scanner{param: "q", src: src}, ctx: ctx}
+	p := &qParser{scanner: scanner{param: "q", src: src}, ctx: ctx, expandValues: expandValues}
 	p.skipSpace()
 	if p.eof() {
 		return nil, p.errAt(0, "empty expression")
@@ -222,6 +236,9 @@ func ParseQ(src string, ctx *jsonld.Context) (Expr, error) {
 type qParser struct {
 	scanner
 	ctx *jsonld.Context
+	// expandValues holds the expanded names of the attributes whose string
+	// values are expanded with ctx (the expandValues parameter).
+	expandValues []string
 }
 
 func (p *qParser) or(depth int) (Expr, error) {
@@ -284,6 +301,7 @@ func (p *qParser) term() (Expr, error) {
 	if err := p.operand(t, opAt); err != nil {
 		return nil, err
 	}
+	p.settleExpansion(t)
 	return t, nil
 }
 
@@ -302,7 +320,10 @@ func (p *qParser) op() Op {
 // path scans Attribute of clause 4.9: attrName, then ".name" steps
 // (sub-attributes or the members observedAt, createdAt, modifiedAt,
 // unitCode, datasetId), then "[key]" steps.
-func (p *qParser) path() (Path, error) {
+func (p *qParser) path() (Path, error) { return p.pathAt(0) }
+
+// pathAt scans a path depth linked-entity steps ("{") deep.
+func (p *qParser) pathAt(depth int) (Path, error) {
 	start := p.pos
 	first := p.name()
 	if first == "" {
@@ -354,7 +375,9 @@ func (p *qParser) path() (Path, error) {
 		path.Keys = append(path.Keys, k)
 	}
 	if p.peek() == '{' {
-		return Path{}, problem.New(problem.OperationNotSupported, "%s: linked-entity paths (\"{...}\") are not supported at offset %d: %s", p.param, p.pos, quoteSrc(p.src))
+		if err := p.linked(&path, start, depth); err != nil {
+			return Path{}, err
+		}
 	}
 	if p.peek() == '.' && !strings.HasPrefix(p.src[p.pos:], "..") {
 		return Path{}, p.errAt(p.pos, "\".\" after \"]\" is not allowed: sub-attribute steps come before \"[key]\" steps")

@@ -25,34 +25,48 @@ import (
 //   - An unquoted value also equals its expansion with the query's
 //     @context, so that VocabProperty values and entity types, held
 //     expanded, can be matched by their terms.
-func MatchQ(x Expr, e *ngsild.Entity) bool { return x.match(e) }
+//   - A linked-entity path "rel{path}" holds when the rest of the term
+//     holds on one of the entities rel points at (MatchQWith); without a
+//     Resolver it holds on none.
+func MatchQ(x Expr, e *ngsild.Entity) bool { return x.match(e, nil) }
 
-func (a And) match(e *ngsild.Entity) bool {
+// MatchQWith is MatchQ with r to reach the entities of linked-entity paths.
+func MatchQWith(x Expr, e *ngsild.Entity, r Resolver) bool { return x.match(e, r) }
+
+func (a And) match(e *ngsild.Entity, r Resolver) bool {
 	for _, x := range a {
-		if !x.match(e) {
+		if !x.match(e, r) {
 			return false
 		}
 	}
 	return true
 }
 
-func (o Or) match(e *ngsild.Entity) bool {
+func (o Or) match(e *ngsild.Entity, r Resolver) bool {
 	for _, x := range o {
-		if x.match(e) {
+		if x.match(e, r) {
 			return true
 		}
 	}
 	return false
 }
 
-func (t *Term) match(e *ngsild.Entity) bool {
+func (t *Term) match(e *ngsild.Entity, r Resolver) bool {
 	switch t.Op {
 	case OpExists:
-		return t.visit(e, true)
+		return t.visitWith(e, r, true)
 	case OpNotExists:
-		return !t.visit(e, true)
+		return !t.visitWith(e, r, true)
 	}
-	return t.visit(e, false)
+	return t.visitWith(e, r, false)
+}
+
+// visitWith is visit, following a linked-entity path with r.
+func (t *Term) visitWith(e *ngsild.Entity, r Resolver, exist bool) bool {
+	if t.Path.Linked != nil {
+		return t.visitLinked(e, r, exist)
+	}
+	return t.visit(e, exist)
 }
 
 // visit enumerates the targets of t's path in e and reports whether one

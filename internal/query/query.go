@@ -22,6 +22,10 @@ type Params struct {
 	Geometry    string
 	Coordinates string
 	GeoProperty string
+	// ExpandValues lists the attributes (comma-separated) whose string
+	// values in q are expanded with the @context before the query runs
+	// (clause 4.9 of v1.9, EXAMPLE 12; the expandValues parameter).
+	ExpandValues string
 }
 
 // ParamsFromValues reads Params from URL query values.
@@ -30,6 +34,7 @@ func ParamsFromValues(v url.Values) Params {
 		ID: v.Get("id"), IDPattern: v.Get("idPattern"), Type: v.Get("type"), Q: v.Get("q"),
 		ScopeQ: v.Get("scopeQ"), GeoRel: v.Get("georel"), Geometry: v.Get("geometry"),
 		Coordinates: v.Get("coordinates"), GeoProperty: v.Get("geoproperty"),
+		ExpandValues: v.Get("expandValues"),
 	}
 }
 
@@ -41,6 +46,10 @@ type Query struct {
 	Q         Expr
 	ScopeQ    *ScopeNode
 	Geo       *GeoQuery
+	// Resolve, when set, finds the entities linked-entity paths of Q reach
+	// (in the tenant of the entities matched); without it such paths hold
+	// on no entity.
+	Resolve Resolver
 }
 
 // Parse parses the selection parameters, expanding attribute names, types
@@ -65,14 +74,18 @@ func Parse(p Params, ctx *jsonld.Context) (*Query, error) {
 		}
 		q.IDPattern = re
 	}
-	var err error
 	if p.Type != "" {
+		var err error
 		if q.Type, err = ParseTypes(p.Type, ctx); err != nil {
 			return nil, err
 		}
 	}
+	expand, err := parseExpandValues(p.ExpandValues, ctx)
+	if err != nil {
+		return nil, err
+	}
 	if p.Q != "" {
-		if q.Q, err = ParseQ(p.Q, ctx); err != nil {
+		if q.Q, err = ParseQWith(p.Q, ctx, expand); err != nil {
 			return nil, err
 		}
 	}
@@ -108,7 +121,7 @@ func (q *Query) Match(e *ngsild.Entity) bool {
 	if q.Type != nil && !q.Type.Match(e.Types) {
 		return false
 	}
-	if q.Q != nil && !q.Q.match(e) {
+	if q.Q != nil && !q.Q.match(e, q.Resolve) {
 		return false
 	}
 	if q.ScopeQ != nil && !MatchScope(q.ScopeQ, e) {

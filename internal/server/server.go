@@ -22,8 +22,11 @@ import (
 	"github.com/qala-city/qala/internal/api"
 	"github.com/qala-city/qala/internal/demo"
 	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/mqtt"
+	"github.com/qala-city/qala/internal/notify"
 	"github.com/qala-city/qala/internal/store"
 	"github.com/qala-city/qala/internal/store/embedded"
+	"github.com/qala-city/qala/internal/subscription"
 	"github.com/qala-city/qala/internal/temporal"
 )
 
@@ -38,11 +41,16 @@ type Server struct {
 	hist  *temporal.Store
 	// follower feeds the history from the store's change log.
 	follower *store.Follower
-	api      *api.API
-	http     *http.Server
-	ln       net.Listener
-	sim      *demo.Simulator
-	wg       sync.WaitGroup
+	subs     *subscription.Registry
+	disp     *notify.Dispatcher
+	pipeline *subscription.Pipeline
+	// subFollower feeds the subscription pipeline from the change log.
+	subFollower *store.Follower
+	api         *api.API
+	http        *http.Server
+	ln          net.Listener
+	sim         *demo.Simulator
+	wg          sync.WaitGroup
 }
 
 // New opens the store and builds the HTTP handler; it does not listen yet.
@@ -88,6 +96,26 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
 	follower := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle, Logger: log}
+	subs, err := subscription.Open(subscription.Options{Dir: filepath.Join(cfg.Data, "subscriptions"), Resolver: res, Logger: log, NoSync: cfg.NoSync})
+	if err != nil {
+		hist.Close()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("open subscriptions: %w", err)
+	}
+	mq := &mqtt.Notifier{}
+	disp, err := notify.Open(notify.Options{Dir: filepath.Join(cfg.Data, "notify"), NoSync: cfg.NoSync,
+		OnAttempt: subs.Record, Registerer: reg, Logger: log,
+		Transports: map[string]notify.Transport{"mqtt": mq, "mqtts": mq}})
+	if err != nil {
+		subs.Close()
+		hist.Close()
+		st.Close()
+		ln.Close()
+		return nil, fmt.Errorf("open notification outbox: %w", err)
+	}
+	pipeline := &subscription.Pipeline{Reg: subs, Store: st, Log: log, Sink: disp}
+	subFollower := pipeline.Follower()
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -98,7 +126,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	a := api.New(api.Config{
 		MaxBody: cfg.MaxBody, MaxBatch: cfg.MaxBatch, DefaultLimit: cfg.DefaultLimit, MaxLimit: cfg.MaxLimit, QueryTimeout: cfg.QueryTimeout,
 		QueryMemory: int(queryMemory), CORSOrigins: origins, Version: Version,
-		History: hist, TemporalLimit: cfg.TemporalLimit,
+		History: hist, TemporalLimit: cfg.TemporalLimit, Subscriptions: subs,
 		HistorySync: func(ctx context.Context) error { return follower.WaitFor(ctx, st.LastSeq()) },
 	}, st, res, log, reg)
 
@@ -111,6 +139,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	admin := hist.AdminHandler()
 	mux.Handle("/admin/history", admin)
 	mux.Handle("/admin/history/", admin)
+	nadmin := disp.AdminHandler()
+	mux.Handle("/admin/notifications", nadmin)
+	mux.Handle("/admin/notifications/", nadmin)
 	if cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -127,7 +158,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		mux.ServeHTTP(w, r)
 	})
 
-	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, api: a, ln: ln}
+	s := &Server{cfg: cfg, log: log, store: st, hist: hist, follower: follower, subs: subs, disp: disp, pipeline: pipeline, subFollower: subFollower, api: a, ln: ln}
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,14 +187,22 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopSim()
 	bgCtx, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		s.followHistory(bgCtx)
 	}()
 	go func() {
 		defer s.wg.Done()
-		trimLog(bgCtx, s.store, s.log, 10*time.Second, s.follower.Cursor)
+		s.followSubscriptions(bgCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.pipeline.RunPeriodic(bgCtx, 0)
+	}()
+	go func() {
+		defer s.wg.Done()
+		trimLog(bgCtx, s.store, s.log, 10*time.Second, s.follower.Cursor, s.subFollower.Cursor)
 	}()
 	if s.sim != nil {
 		s.wg.Add(1)
@@ -191,6 +230,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.hist.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	if cerr := s.disp.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := s.subs.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -204,6 +249,8 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) closeAll() {
 	s.ln.Close()
 	s.hist.Close()
+	s.disp.Close()
+	s.subs.Close()
 	s.store.Close()
 }
 
@@ -229,6 +276,34 @@ func (s *Server) followHistory(ctx context.Context) {
 			continue
 		}
 		s.log.Error("history follower stopped", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// followSubscriptions feeds the subscription pipeline from the change log
+// until ctx is done. When the log no longer holds the events after its
+// cursor, it resumes from the newest event and says so.
+func (s *Server) followSubscriptions(ctx context.Context) {
+	for {
+		err := s.subFollower.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, store.ErrLogTrimmed) {
+			last := s.store.LastSeq()
+			s.log.Warn("subscriptions missed change events the log no longer holds; matching resumes from the newest",
+				"cursor", s.subFollower.Cursor(), "resume_after", last)
+			if err := s.subs.SetCursor(last); err != nil {
+				s.log.Error("subscription cursor reset failed", "err", err)
+			}
+			s.subFollower.From = last
+			continue
+		}
+		s.log.Error("subscription follower stopped", "err", err)
 		select {
 		case <-ctx.Done():
 			return

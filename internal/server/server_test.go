@@ -72,8 +72,15 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	go s2.Run(ctx2)
+	done2 := make(chan error, 1)
+	go func() { done2 <- s2.Run(ctx2) }()
+	// Stop the second server before t.TempDir removes its data directory.
+	t.Cleanup(func() {
+		cancel2()
+		if err := <-done2; err != nil {
+			t.Errorf("second run: %v", err)
+		}
+	})
 	resp, err = http.Get("http://" + s2.Addr() + "/ngsi-ld/v1/entities/urn:ngsi-ld:Streetlight:1?options=keyValues")
 	if err != nil {
 		t.Fatal(err)

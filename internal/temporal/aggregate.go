@@ -55,7 +55,8 @@ func (si SeriesInfo) Eligible(m Method) bool {
 // temporal property (observedAt unless q says otherwise). Periods without
 // instances are left out. For observedAt, periods aligned on UTC hours or
 // days are answered from the roll-ups where they hold plain numbers only;
-// the others, and distinctCount, from the instances.
+// the others, and distinctCount, from the instances. agg.Within, when set,
+// keeps only the instances of its spans.
 func (r *Reader) Aggregate(si SeriesInfo, q Query, agg Aggregation, origin, end int64) ([]Period, error) {
 	if end <= origin {
 		return nil, nil
@@ -77,6 +78,8 @@ func (r *Reader) Aggregate(si SeriesInfo, q Query, agg Aggregation, origin, end 
 		for i := range levels {
 			a, b := starts[i], min(starts[i+1], end)
 			switch {
+			case agg.Within != nil && !covers(agg.Within, a, b):
+				// A roll-up holds instances out of the spans.
 			case a%dayMillis == 0 && b%dayMillis == 0:
 				levels[i] = levelDay
 			case a%hourMillis == 0 && b%hourMillis == 0:
@@ -146,7 +149,7 @@ func (r *Reader) Aggregate(si SeriesInfo, q Query, agg Aggregation, origin, end 
 			}
 			for k := range h {
 				p := sort.Search(np, func(p int) bool { return starts[p+1] > h[k].t })
-				if p >= np || !raw[p] {
+				if p >= np || !raw[p] || (agg.Within != nil && !within(agg.Within, h[k].t)) {
 					continue
 				}
 				if accs[p] == nil {

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -215,6 +216,26 @@ func ParseMethods(s string) ([]Method, error) {
 type Aggregation struct {
 	Methods []Method
 	Period  Duration // zero: one period over the whole time range
+	// Within, when not nil, restricts the aggregation to the instances
+	// whose time falls in one of its spans (a scope query keeps only the
+	// instances of the spans in which the entity's scope matched, clause
+	// 5.7.4.4): sorted by From, not overlapping. Empty: no instance.
+	Within []Span
+}
+
+// Span is the span of time [From, To), in Unix ms.
+type Span struct{ From, To int64 }
+
+// within reports whether t falls in one of the spans (sorted by From).
+func within(spans []Span, t int64) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].To > t })
+	return i < len(spans) && spans[i].From <= t
+}
+
+// covers reports whether one of the spans holds all of [a, b).
+func covers(spans []Span, a, b int64) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].To > a })
+	return i < len(spans) && spans[i].From <= a && spans[i].To >= b
 }
 
 // ParseAggregation parses aggrMethods and aggrPeriodDuration (empty: PT0S).

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKill9Notifications streams updates into a real `qala serve` process
+// whose subscription notifies a slow receiver, and kills the process with
+// SIGKILL while notifications are in flight. After a restart, the receiver
+// gets a notification for every acknowledged update (at-least-once), and a
+// notification it gets twice has the same id both times, so it can drop
+// the copy.
+func TestKill9Notifications(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	var mu sync.Mutex
+	byValue := map[string]map[float64]string{} // counter → value → notification id
+	dupDiffID := 0
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		time.Sleep(40 * time.Millisecond) // slow enough to leave notifications in flight
+		var n struct {
+			ID   string           `json:"id"`
+			Data []map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(b, &n); err != nil {
+			t.Errorf("notification: %v", err)
+		}
+		mu.Lock()
+		for _, d := range n.Data {
+			id, _ := d["id"].(string)
+			v, _ := d["n"].(float64)
+			if byValue[id] == nil {
+				byValue[id] = map[float64]string{}
+			}
+			if prev, ok := byValue[id][v]; ok && prev != n.ID {
+				dupDiffID++
+			}
+			byValue[id][v] = n.ID
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+
+	dir := t.TempDir()
+	addr := freePort(t)
+	cmd := startServe(t, addr, dir)
+	base := "http://" + addr + "/ngsi-ld/v1"
+	client := &http.Client{Timeout: 5 * time.Second}
+	send := func(method, url, body string) (int, error) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if st, err := send("POST", base+"/subscriptions", `{"type":"Subscription","entities":[{"type":"Counter"}],"watchedAttributes":["n"],
+		"notification":{"format":"keyValues","attributes":["n"],"endpoint":{"uri":"`+recv.URL+`"}}}`); st != 201 {
+		t.Fatalf("create subscription: %d %v", st, err)
+	}
+	const counters = 4
+	for w := range counters {
+		if st, err := send("POST", base+"/entities", fmt.Sprintf(`{"id":"urn:ngsi-ld:Counter:%d","type":"Counter","n":{"type":"Property","value":-1}}`, w)); st != 201 {
+			t.Fatalf("create counter: %d %v", st, err)
+		}
+	}
+	acked := make([]int, counters) // counter → values 0..acked-1 acknowledged
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range counters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := 0; ; v++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				st, err := send("PATCH", fmt.Sprintf("%s/entities/urn:ngsi-ld:Counter:%d/attrs", base, w), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, v))
+				if err != nil {
+					return
+				}
+				if st != 204 {
+					t.Errorf("update: %d", st)
+					return
+				}
+				mu.Lock()
+				acked[w] = v + 1
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	before := 0
+	for _, m := range byValue {
+		before += len(m)
+	}
+	mu.Unlock()
+
+	cmd = startServe(t, addr, dir)
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	missing := func() (n int, example string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for w := range counters {
+			id := fmt.Sprintf("urn:ngsi-ld:Counter:%d", w)
+			for v := range acked[w] {
+				if _, ok := byValue[id][float64(v)]; !ok {
+					n++
+					example = fmt.Sprintf("%s n=%d", id, v)
+				}
+			}
+		}
+		return n, example
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	n, ex := missing()
+	for n > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		n, ex = missing()
+	}
+	total := 0
+	for _, a := range acked {
+		total += a
+	}
+	if n > 0 {
+		t.Fatalf("%d of %d acknowledged updates were never notified after kill -9 (e.g. %s)", n, total, ex)
+	}
+	if dupDiffID > 0 {
+		t.Errorf("%d notifications of the same change came with different ids", dupDiffID)
+	}
+	if total < 100 {
+		t.Fatalf("only %d updates acknowledged before the kill; the test proves nothing", total)
+	}
+	t.Logf("%d acknowledged updates, %d notified before the kill, all notified after the restart", total, before)
+}
