@@ -208,6 +208,10 @@ func (q *queue) run() {
 		q.inflight++
 		q.active = time.Now()
 		q.mu.Unlock()
+		if live := q.d.opts.Live; live != nil && !live(it.msg) {
+			q.drop(it)
+			continue
+		}
 		var status int
 		var err error
 		select {
@@ -219,6 +223,17 @@ func (q *queue) run() {
 		}
 		q.finish(it, status, err)
 	}
+}
+
+// drop forgets a message no longer wanted (Options.Live), unsent.
+func (q *queue) drop(it *item) {
+	q.mu.Lock()
+	q.inflight--
+	q.mu.Unlock()
+	if q.d.metrics != nil {
+		q.d.metrics.dropped.Inc()
+	}
+	q.d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
 }
 
 // finish records the outcome of an attempt.
