@@ -106,6 +106,8 @@ type NotifyReport struct {
 	Seconds    []int64       `json:"delivered_each_second"`
 	QalaCPU    [2]float64    `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
 	ToolCPU    [2]float64    `json:"tool_cores"`
+	QalaWait   [2]float64    `json:"qala_runqueue_wait"` // run-queue wait of Qala's threads / wall time, same phases
+	ToolWait   [2]float64    `json:"tool_runqueue_wait"`
 	DrainSecs  float64       `json:"drain_seconds"`      // from the stream's end to the last receipt
 	DrainRate  float64       `json:"drain_per_s"`        // deliveries per second during the drain (≥ 1 s only)
 	E2E        Latency       `json:"end_to_end_latency"` // update sent → notification received
@@ -247,7 +249,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.fail("stream without subscriptions: %v", err)
 		return rep, ctx.Err()
 	}
-	rep.QalaCPU[0], rep.ToolCPU[0] = cpu()
+	rep.QalaCPU[0], rep.ToolCPU[0], rep.QalaWait[0], rep.ToolWait[0] = cpu()
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteNoSubs.Line(), rep.WriteNoSubs.Late,
 		fmtMS(rep.WriteNoSubs.Service.P50), fmtMS(rep.WriteNoSubs.Service.P99))
 
@@ -294,12 +296,14 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	streamEnd := time.Now()
 	atEnd := led.delivered[1].Load()
 	profiled()
+	drainProfiled := profileDrain(ctx, cfg, q.URL, logf)
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteSubs.Line(), rep.WriteSubs.Late,
 		fmtMS(rep.WriteSubs.Service.P50), fmtMS(rep.WriteSubs.Service.P99))
 
 	rep.Owed = led.owed(measured, end)
 	drain(ctx, led, rep.Owed, cfg, logf)
-	rep.QalaCPU[1], rep.ToolCPU[1] = cpu()
+	drainProfiled()
+	rep.QalaCPU[1], rep.ToolCPU[1], rep.QalaWait[1], rep.ToolWait[1] = cpu()
 	time.Sleep(time.Second) // late repeats
 	recv.Close()
 	rep.Conns = recv.Conns.Load()
@@ -380,6 +384,34 @@ func profile(ctx context.Context, cfg NotifyConfig, base string, logf func(strin
 	return wg.Wait
 }
 
+// profileDrain saves Qala's goroutines 1 s into the drain and its CPU
+// profile over the 5 s after, when cfg.Pprof asks (the backlog may be gone
+// by then: the files say what Qala did meanwhile).
+func profileDrain(ctx context.Context, cfg NotifyConfig, base string, logf func(string, ...any)) func() {
+	if cfg.Pprof == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		file := filepath.Join(cfg.Pprof, "qala-drain-goroutines.txt")
+		if err := saveURL(ctx, base+"/debug/pprof/goroutine?debug=2", file); err != nil {
+			logf("goroutines: %v", err)
+		}
+		file = filepath.Join(cfg.Pprof, "qala-drain.pprof")
+		if err := FetchProfile(ctx, base, 5*time.Second, file); err != nil {
+			logf("cpu profile of the drain: %v", err)
+		} else {
+			logf("goroutines and cpu profile of the drain in %s", cfg.Pprof)
+		}
+	})
+	return wg.Wait
+}
+
 // saveURL saves the 200 answer to GET u in file.
 func saveURL(ctx context.Context, u, file string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -441,23 +473,31 @@ func steady(perSec []int64, d time.Duration) (float64, int64) {
 	return float64(sum) / float64(hi-lo), least
 }
 
-// cpuMeter starts measuring the CPU Qala and the load tool use; the
-// function it returns gives each one's cores (CPU time over wall time)
-// since, or 0 where /proc cannot tell.
-func (p *Proc) cpuMeter() func() (qala, tool float64) {
+// cpuMeter starts measuring the CPU Qala and the load tool use and how
+// long their threads wait for one; the function it returns gives each
+// one's cores (CPU time over wall time) and run-queue wait (also over wall
+// time) since, 0 where /proc cannot tell.
+func (p *Proc) cpuMeter() func() (qala, tool, qalaWait, toolWait float64) {
 	t0 := time.Now()
-	q0, qerr := procCPU(p.cmd.Process.Pid)
-	s0, serr := procCPU(os.Getpid())
-	return func() (float64, float64) {
+	pids := [2]int{p.cmd.Process.Pid, os.Getpid()}
+	var cpu0, wait0 [2]time.Duration
+	var cpuErr, waitErr [2]error
+	for i, pid := range pids {
+		cpu0[i], cpuErr[i] = procCPU(pid)
+		wait0[i], waitErr[i] = procWait(pid)
+	}
+	return func() (float64, float64, float64, float64) {
 		wall := time.Since(t0).Seconds()
-		var qc, sc float64
-		if q1, err := procCPU(p.cmd.Process.Pid); err == nil && qerr == nil {
-			qc = (q1 - q0).Seconds() / wall
+		var out [4]float64
+		for i, pid := range pids {
+			if c, err := procCPU(pid); err == nil && cpuErr[i] == nil {
+				out[i] = (c - cpu0[i]).Seconds() / wall
+			}
+			if w, err := procWait(pid); err == nil && waitErr[i] == nil {
+				out[2+i] = max(0, (w-wait0[i]).Seconds()/wall)
+			}
 		}
-		if s1, err := procCPU(os.Getpid()); err == nil && serr == nil {
-			sc = (s1 - s0).Seconds() / wall
-		}
-		return qc, sc
+		return out[0], out[1], out[2], out[3]
 	}
 }
 
