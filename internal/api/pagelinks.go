@@ -44,19 +44,26 @@ func (c *call) addLink(resp *response, link string) {
 // order, of relation rel and media type mt.
 func (c *call) selfLink(set map[string]string, rel, mt string) string {
 	names := make([]string, 0, len(c.query)+len(set))
-	for k := range c.query {
+	size := len(c.r.URL.Path) + len(rel) + len(mt) + 32
+	for k, vs := range c.query {
 		if _, ok := set[k]; !ok {
 			names = append(names, k)
+			for _, v := range vs {
+				size += len(k) + len(v) + 2
+			}
 		}
 	}
 	for k, v := range set {
 		if v != "" {
 			names = append(names, k)
+			size += len(k) + len(v) + 2
 		}
 	}
 	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("<" + strings.TrimSuffix(c.r.URL.Path, "/") + "?")
+	b := make([]byte, 0, size)
+	b = append(b, '<')
+	b = append(b, strings.TrimSuffix(c.r.URL.Path, "/")...)
+	b = append(b, '?')
 	first := true
 	for _, k := range names {
 		vals := c.query[k]
@@ -65,14 +72,20 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 		}
 		for _, v := range vals {
 			if !first {
-				b.WriteByte('&')
+				b = append(b, '&')
 			}
 			first = false
-			b.WriteString(linkEscape(k) + "=" + linkEscape(v))
+			b = appendLinkEscape(b, k)
+			b = append(b, '=')
+			b = appendLinkEscape(b, v)
 		}
 	}
-	b.WriteString(`>; rel="` + rel + `"; type="` + mt + `"`)
-	return b.String()
+	b = append(b, `>; rel="`...)
+	b = append(b, rel...)
+	b = append(b, `"; type="`...)
+	b = append(b, mt...)
+	b = append(b, '"')
+	return string(b)
 }
 
 // linkEscape percent-encodes what cannot stand in a query value inside the
@@ -80,17 +93,30 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 // and of the query, blanks, controls and non-ASCII bytes. Other characters
 // (":", "*", "/", "[", ...) are kept as the client wrote them.
 func linkEscape(s string) string {
+	return string(appendLinkEscape(nil, s))
+}
+
+// linkUnsafe marks the bytes linkEscape encodes.
+var linkUnsafe = func() (t [256]bool) {
+	for ch := range 256 {
+		t[ch] = ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"<>,;&=#%+\^`+"`{|}", byte(ch)) >= 0
+	}
+	return t
+}()
+
+// appendLinkEscape appends s escaped as linkEscape does, copying runs of
+// bytes that need no escape at once.
+func appendLinkEscape(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
+	start := 0
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
-		if ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"<>,;&=#%+\^`+"`{|}", ch) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[ch>>4])
-			b.WriteByte(hex[ch&15])
+		if !linkUnsafe[ch] {
 			continue
 		}
-		b.WriteByte(ch)
+		b = append(b, s[start:i]...)
+		b = append(b, '%', hex[ch>>4], hex[ch&15])
+		start = i + 1
 	}
-	return b.String()
+	return append(b, s[start:]...)
 }

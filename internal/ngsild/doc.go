@@ -75,6 +75,8 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return appendString(b, x), nil
 	case Doc:
 		return appendDoc(b, x)
+	case *Doc:
+		return appendDoc(b, *x)
 	case float64:
 		return appendFloat(b, x)
 	case bool:

@@ -71,6 +71,25 @@ var attrTypeValues = func() []any {
 type renderer struct {
 	o     *RenderOptions
 	langs []string // language ranges in preference order; nil = no filter
+	arena *arena   // where Docs come from; nil: the heap
+}
+
+// doc returns an empty Doc with room for n members (an arena's, for a few
+// more: the optional members make n a guess).
+func (r *renderer) doc(n int) Doc {
+	if r.arena == nil {
+		return make(Doc, 0, n)
+	}
+	return r.arena.doc(n + 6)
+}
+
+// box turns a Doc into an attribute value: with an arena, a *Doc kept in
+// it (boxing a slice header in an interface allocates; a pointer does not).
+func (r *renderer) box(d Doc) any {
+	if r.arena == nil {
+		return d
+	}
+	return r.arena.box(d)
 }
 
 func newRenderer(o *RenderOptions) renderer {
@@ -133,7 +152,7 @@ func Render(e *Entity, o RenderOptions) Doc {
 }
 
 func (r *renderer) entity(e *Entity, ctx any, withID bool) Doc {
-	d := make(Doc, 0, 6+len(e.Attrs))
+	d := r.doc(6 + len(e.Attrs))
 	if ctx != nil {
 		d = append(d, Member{"@context", ctx})
 	}
@@ -272,7 +291,7 @@ func (r *renderer) instance(a *Attr, collapse bool) any {
 // one (clause 4.5.3: no "type"; with collapse, a Property or GeoProperty with
 // nothing but a value collapses to the value).
 func (r *renderer) full(a *Attr, concise, collapse bool) any {
-	d := make(Doc, 0, 4+len(a.Sub))
+	d := r.doc(4 + len(a.Sub))
 	kind := a.Type
 	var lang string
 	var langValue any
@@ -336,7 +355,7 @@ func (r *renderer) full(a *Attr, concise, collapse bool) any {
 			return d[0].Value
 		}
 	}
-	return d
+	return r.box(d)
 }
 
 // objectList renders the targets of a ListRelationship as the array of
