@@ -44,26 +44,28 @@ func (c *call) addLink(resp *response, link string) {
 // order, of relation rel and media type mt.
 func (c *call) selfLink(set map[string]string, rel, mt string) string {
 	names := make([]string, 0, len(c.query)+len(set))
-	size := len(c.r.URL.Path) + len(rel) + len(mt) + 32
+	path := strings.TrimSuffix(c.r.URL.Path, "/")
+	size := len(path) + len(rel) + len(mt) + len(`<?>; rel=""; type=""`)
 	for k, vs := range c.query {
 		if _, ok := set[k]; !ok {
 			names = append(names, k)
 			for _, v := range vs {
-				size += len(k) + len(v) + 2
+				size += linkEscapedLen(k) + linkEscapedLen(v) + 2
 			}
 		}
 	}
 	for k, v := range set {
 		if v != "" {
 			names = append(names, k)
-			size += len(k) + len(v) + 2
+			size += linkEscapedLen(k) + linkEscapedLen(v) + 2
 		}
 	}
 	sort.Strings(names)
-	b := make([]byte, 0, size)
-	b = append(b, '<')
-	b = append(b, strings.TrimSuffix(c.r.URL.Path, "/")...)
-	b = append(b, '?')
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteByte('<')
+	b.WriteString(path)
+	b.WriteByte('?')
 	first := true
 	for _, k := range names {
 		vals := c.query[k]
@@ -72,20 +74,20 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 		}
 		for _, v := range vals {
 			if !first {
-				b = append(b, '&')
+				b.WriteByte('&')
 			}
 			first = false
-			b = appendLinkEscape(b, k)
-			b = append(b, '=')
-			b = appendLinkEscape(b, v)
+			writeLinkEscape(&b, k)
+			b.WriteByte('=')
+			writeLinkEscape(&b, v)
 		}
 	}
-	b = append(b, `>; rel="`...)
-	b = append(b, rel...)
-	b = append(b, `"; type="`...)
-	b = append(b, mt...)
-	b = append(b, '"')
-	return string(b)
+	b.WriteString(`>; rel="`)
+	b.WriteString(rel)
+	b.WriteString(`"; type="`)
+	b.WriteString(mt)
+	b.WriteByte('"')
+	return b.String()
 }
 
 // linkEscape percent-encodes what cannot stand in a query value inside the
@@ -93,7 +95,10 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 // and of the query, blanks, controls and non-ASCII bytes. Other characters
 // (":", "*", "/", "[", ...) are kept as the client wrote them.
 func linkEscape(s string) string {
-	return string(appendLinkEscape(nil, s))
+	var b strings.Builder
+	b.Grow(linkEscapedLen(s))
+	writeLinkEscape(&b, s)
+	return b.String()
 }
 
 // linkUnsafe marks the bytes linkEscape encodes.
@@ -104,9 +109,20 @@ var linkUnsafe = func() (t [256]bool) {
 	return t
 }()
 
-// appendLinkEscape appends s escaped as linkEscape does, copying runs of
-// bytes that need no escape at once.
-func appendLinkEscape(b []byte, s string) []byte {
+// linkEscapedLen is the length of linkEscape(s).
+func linkEscapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if linkUnsafe[s[i]] {
+			n += 2
+		}
+	}
+	return n
+}
+
+// writeLinkEscape writes s escaped as linkEscape does, copying runs of bytes
+// that need no escape at once.
+func writeLinkEscape(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -114,9 +130,11 @@ func appendLinkEscape(b []byte, s string) []byte {
 		if !linkUnsafe[ch] {
 			continue
 		}
-		b = append(b, s[start:i]...)
-		b = append(b, '%', hex[ch>>4], hex[ch&15])
+		b.WriteString(s[start:i])
+		b.WriteByte('%')
+		b.WriteByte(hex[ch>>4])
+		b.WriteByte(hex[ch&15])
 		start = i + 1
 	}
-	return append(b, s[start:]...)
+	b.WriteString(s[start:])
 }
