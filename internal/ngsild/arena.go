@@ -9,7 +9,8 @@ import "sync"
 // neighbour.
 type arena struct {
 	buf  []Member
-	hdrs []Doc // the Docs boxed as *Doc attribute values
+	hdrs []Doc    // the Docs boxed as *Doc attribute values
+	strs []string // the strings boxed as *string member values
 }
 
 // arenaChunk is the size of a fresh backing array: a page entity of ten
@@ -35,12 +36,24 @@ func (a *arena) box(d Doc) any {
 	return &a.hdrs[len(a.hdrs)-1]
 }
 
+// str keeps s in the arena and returns a pointer to it; appendValue
+// encodes *string like string.
+func (a *arena) str(s string) any {
+	if len(a.strs) == cap(a.strs) {
+		a.strs = make([]string, 0, arenaChunk/8)
+	}
+	a.strs = append(a.strs, s)
+	return &a.strs[len(a.strs)-1]
+}
+
 // reset makes every Doc handed out invalid and the room reusable.
 func (a *arena) reset() {
 	clear(a.buf)
 	a.buf = a.buf[:0]
 	clear(a.hdrs)
 	a.hdrs = a.hdrs[:0]
+	clear(a.strs)
+	a.strs = a.strs[:0]
 }
 
 var arenaPool = sync.Pool{New: func() any { return new(arena) }}
@@ -54,7 +67,7 @@ func RenderEach(es []*Entity, o RenderOptions, fn func(Doc) error) error {
 	a := arenaPool.Get().(*arena)
 	defer func() {
 		a.reset()
-		if cap(a.buf) <= 4*arenaChunk && cap(a.hdrs) <= arenaChunk {
+		if cap(a.buf) <= 4*arenaChunk && cap(a.hdrs) <= arenaChunk && cap(a.strs) <= arenaChunk {
 			arenaPool.Put(a)
 		}
 	}()

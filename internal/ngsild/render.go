@@ -83,6 +83,15 @@ func (r *renderer) doc(n int) Doc {
 	return r.arena.doc(n + 6)
 }
 
+// str turns a string into a member value: with an arena, a *string kept in
+// it (a string in an interface allocates; a pointer does not).
+func (r *renderer) str(s string) any {
+	if r.arena == nil {
+		return s
+	}
+	return r.arena.str(s)
+}
+
 // box turns a Doc into an attribute value: with an arena, a *Doc kept in
 // it (boxing a slice header in an interface allocates; a pointer does not).
 func (r *renderer) box(d Doc) any {
@@ -157,7 +166,7 @@ func (r *renderer) entity(e *Entity, ctx any, withID bool) Doc {
 		d = append(d, Member{"@context", ctx})
 	}
 	if withID && r.keepMember("id") {
-		d = append(d, Member{"id", e.ID})
+		d = append(d, Member{"id", r.str(e.ID)})
 	}
 	if len(e.Types) > 0 && r.keepMember("type") {
 		d = append(d, Member{"type", r.compactList(e.Types)})
@@ -200,7 +209,7 @@ func sortMembers(d Doc) {
 // compactList renders expanded type IRIs: one as a string, more as an array.
 func (r *renderer) compactList(iris []string) any {
 	if len(iris) == 1 {
-		return r.compactType(iris[0])
+		return r.str(r.compactType(iris[0]))
 	}
 	out := make([]any, len(iris))
 	for i, t := range iris {
@@ -329,10 +338,10 @@ func (r *renderer) full(a *Attr, concise, collapse bool) any {
 		d = append(d, Member{"observedAt", &a.ObservedAt})
 	}
 	if a.UnitCode != "" {
-		d = append(d, Member{"unitCode", a.UnitCode})
+		d = append(d, Member{"unitCode", r.str(a.UnitCode)})
 	}
 	if a.DatasetID != "" {
-		d = append(d, Member{"datasetId", a.DatasetID})
+		d = append(d, Member{"datasetId", r.str(a.DatasetID)})
 	}
 	if r.o.SysAttrs {
 		if !a.CreatedAt.IsZero() {
