@@ -27,11 +27,13 @@ type Options struct {
 	// goroutine: it must be quick and must not call back into the
 	// Dispatcher's Enqueue.
 	OnAttempt func(Attempt)
-	// Live, when set, is asked before each attempt whether the message is
-	// still wanted: a message of a subscription deleted meanwhile (clause
-	// 5.8.5: no notifications after the deletion) is dropped unsent, also
-	// after a restart. It is called without the Dispatcher's locks held;
-	// it must be quick.
+	// Live, when set, is asked before an attempt of a message that waited
+	// (a retry, one queued for more than liveAfter, one read back from the
+	// outbox) whether it is still wanted: a message of a subscription
+	// deleted meanwhile (clause 5.8.5: no notifications after the
+	// deletion) is dropped unsent. Messages sent at once are not asked
+	// about, to keep the subscription registry off the hot path. It is
+	// called without the Dispatcher's locks held; it must be quick.
 	Live       func(*Message) bool
 	Registerer prometheus.Registerer // nil: no metrics
 	Logger     *slog.Logger
