@@ -46,7 +46,14 @@ type response struct {
 	header      http.Header
 	body        any
 	contentType string
+	// release, when set, is called once the body is written (it recycles
+	// the body's buffer).
+	release func()
 }
+
+// errBody is a body that failed to encode: writeResponse answers an
+// InternalError as for any body it cannot encode.
+type errBody struct{ err error }
 
 // setHeader sets a response header. NGSILD-* names keep the spelling of the
 // spec rather than Go's canonical form (clients must not care, some do).
@@ -180,10 +187,16 @@ func (a *API) writeResponse(w http.ResponseWriter, r *http.Request, c *call, res
 		}
 		return status
 	}
+	if resp.release != nil {
+		defer resp.release()
+	}
 	var b []byte
 	switch x := resp.body.(type) {
 	case []byte:
 		b = x
+	case errBody:
+		a.log.Error("encoding response", "err", x.err)
+		return a.writeError(w, r, problem.New(problem.InternalError, "encoding the response failed"), nil)
 	default:
 		var err error
 		buf := bufPool.Get().(*[]byte)

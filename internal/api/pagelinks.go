@@ -44,19 +44,28 @@ func (c *call) addLink(resp *response, link string) {
 // order, of relation rel and media type mt.
 func (c *call) selfLink(set map[string]string, rel, mt string) string {
 	names := make([]string, 0, len(c.query)+len(set))
-	for k := range c.query {
+	path := strings.TrimSuffix(c.r.URL.Path, "/")
+	size := len(path) + len(rel) + len(mt) + len(`<?>; rel=""; type=""`)
+	for k, vs := range c.query {
 		if _, ok := set[k]; !ok {
 			names = append(names, k)
+			for _, v := range vs {
+				size += linkEscapedLen(k) + linkEscapedLen(v) + 2
+			}
 		}
 	}
 	for k, v := range set {
 		if v != "" {
 			names = append(names, k)
+			size += linkEscapedLen(k) + linkEscapedLen(v) + 2
 		}
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("<" + strings.TrimSuffix(c.r.URL.Path, "/") + "?")
+	b.Grow(size)
+	b.WriteByte('<')
+	b.WriteString(path)
+	b.WriteByte('?')
 	first := true
 	for _, k := range names {
 		vals := c.query[k]
@@ -68,10 +77,16 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 				b.WriteByte('&')
 			}
 			first = false
-			b.WriteString(linkEscape(k) + "=" + linkEscape(v))
+			writeLinkEscape(&b, k)
+			b.WriteByte('=')
+			writeLinkEscape(&b, v)
 		}
 	}
-	b.WriteString(`>; rel="` + rel + `"; type="` + mt + `"`)
+	b.WriteString(`>; rel="`)
+	b.WriteString(rel)
+	b.WriteString(`"; type="`)
+	b.WriteString(mt)
+	b.WriteByte('"')
 	return b.String()
 }
 
@@ -80,17 +95,46 @@ func (c *call) selfLink(set map[string]string, rel, mt string) string {
 // and of the query, blanks, controls and non-ASCII bytes. Other characters
 // (":", "*", "/", "[", ...) are kept as the client wrote them.
 func linkEscape(s string) string {
-	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(linkEscapedLen(s))
+	writeLinkEscape(&b, s)
+	return b.String()
+}
+
+// linkUnsafe marks the bytes linkEscape encodes.
+var linkUnsafe = func() (t [256]bool) {
+	for ch := range 256 {
+		t[ch] = ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"<>,;&=#%+\^`+"`{|}", byte(ch)) >= 0
+	}
+	return t
+}()
+
+// linkEscapedLen is the length of linkEscape(s).
+func linkEscapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if linkUnsafe[s[i]] {
+			n += 2
+		}
+	}
+	return n
+}
+
+// writeLinkEscape writes s escaped as linkEscape does, copying runs of bytes
+// that need no escape at once.
+func writeLinkEscape(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
-		if ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"<>,;&=#%+\^`+"`{|}", ch) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[ch>>4])
-			b.WriteByte(hex[ch&15])
+		if !linkUnsafe[ch] {
 			continue
 		}
-		b.WriteByte(ch)
+		b.WriteString(s[start:i])
+		b.WriteByte('%')
+		b.WriteByte(hex[ch>>4])
+		b.WriteByte(hex[ch&15])
+		start = i + 1
 	}
-	return b.String()
+	b.WriteString(s[start:])
 }

@@ -148,6 +148,9 @@ func (c *call) renderResult(resp *response, es []*ngsild.Entity, o ngsild.Render
 		o.IncludeContext = contextValue(ctx)
 	}
 	projected := o.Pick != nil || o.Omit != nil
+	if j.mode == "" && len(es) < streamMin {
+		return renderPage(resp, es, o, projected)
+	}
 	docs := func(yield func(ngsild.Doc) bool) {
 		for _, e := range es {
 			var d ngsild.Doc
@@ -180,6 +183,43 @@ func (c *call) renderResult(resp *response, es []*ngsild.Entity, o ngsild.Render
 		out = append(out, d)
 	}
 	resp.body = out
+	return resp
+}
+
+// renderPage renders a page straight into a pooled buffer (ngsild.RenderEach
+// builds no Doc on the heap), released once the response is written. The
+// bytes are those of encoding the []ngsild.Doc of Render.
+func renderPage(resp *response, es []*ngsild.Entity, o ngsild.RenderOptions, projected bool) *response {
+	buf := bufPool.Get().(*[]byte)
+	b := append((*buf)[:0], '[')
+	n := 0
+	err := ngsild.RenderEach(es, o, func(d ngsild.Doc) error {
+		if projected && len(d) <= 1 && (len(d) == 0 || d[0].Key == "@context") {
+			return nil
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		var err error
+		b, err = d.AppendJSON(b)
+		return err
+	})
+	if err != nil {
+		// Not encodable (NaN, ...): the generic encoder reports it.
+		*buf = b[:0]
+		bufPool.Put(buf)
+		resp.body = errBody{err}
+		return resp
+	}
+	b = append(b, ']')
+	resp.body = b
+	resp.release = func() {
+		if cap(b) <= 1<<20 {
+			*buf = b[:0]
+			bufPool.Put(buf)
+		}
+	}
 	return resp
 }
 

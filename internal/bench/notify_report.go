@@ -67,6 +67,10 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 		p("| CPU cores used, Qala / load tool: stream without subscriptions; with them (and the drain) | %.2f / %.2f; %.2f / %.2f | — |  |\n",
 			s.QalaCPU[0], s.ToolCPU[0], s.QalaCPU[1], s.ToolCPU[1])
 	}
+	if s.QalaWait[0] > 0 || s.QalaWait[1] > 0 {
+		p("| run-queue wait (runnable threads not running, per second), Qala / load tool: same phases | %.2f / %.2f; %.2f / %.2f | — |  |\n",
+			s.QalaWait[0], s.ToolWait[0], s.QalaWait[1], s.ToolWait[1])
+	}
 	if s.RSS > 0 {
 		p("| Qala RSS at the end | %s (peak %s) | — |  |\n", fmtBytes(s.RSS), fmtBytes(s.PeakRSS))
 	}

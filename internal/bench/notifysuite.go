@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,6 +105,8 @@ type NotifyReport struct {
 	Seconds    []int64       `json:"delivered_each_second"`
 	QalaCPU    [2]float64    `json:"qala_cores"` // CPU time / wall time: stream without; stream with subscriptions and drain
 	ToolCPU    [2]float64    `json:"tool_cores"`
+	QalaWait   [2]float64    `json:"qala_runqueue_wait"` // run-queue wait of Qala's threads / wall time, same phases
+	ToolWait   [2]float64    `json:"tool_runqueue_wait"`
 	DrainSecs  float64       `json:"drain_seconds"`      // from the stream's end to the last receipt
 	DrainRate  float64       `json:"drain_per_s"`        // deliveries per second during the drain (≥ 1 s only)
 	E2E        Latency       `json:"end_to_end_latency"` // update sent → notification received
@@ -247,7 +248,7 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 		rep.fail("stream without subscriptions: %v", err)
 		return rep, ctx.Err()
 	}
-	rep.QalaCPU[0], rep.ToolCPU[0] = cpu()
+	rep.QalaCPU[0], rep.ToolCPU[0], rep.QalaWait[0], rep.ToolWait[0] = cpu()
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteNoSubs.Line(), rep.WriteNoSubs.Late,
 		fmtMS(rep.WriteNoSubs.Service.P50), fmtMS(rep.WriteNoSubs.Service.P99))
 
@@ -294,12 +295,14 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	streamEnd := time.Now()
 	atEnd := led.delivered[1].Load()
 	profiled()
+	drainProfiled := profileDrain(ctx, cfg, q.URL, logf)
 	logf("%s late=%d service-p50=%s service-p99=%s", rep.WriteSubs.Line(), rep.WriteSubs.Late,
 		fmtMS(rep.WriteSubs.Service.P50), fmtMS(rep.WriteSubs.Service.P99))
 
 	rep.Owed = led.owed(measured, end)
 	drain(ctx, led, rep.Owed, cfg, logf)
-	rep.QalaCPU[1], rep.ToolCPU[1] = cpu()
+	drainProfiled()
+	rep.QalaCPU[1], rep.ToolCPU[1], rep.QalaWait[1], rep.ToolWait[1] = cpu()
 	time.Sleep(time.Second) // late repeats
 	recv.Close()
 	rep.Conns = recv.Conns.Load()
@@ -349,77 +352,6 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	return rep, ctx.Err()
 }
 
-// profile saves Qala's CPU profile over the stream and its goroutines
-// halfway through, when cfg.Pprof asks; the returned function waits for both.
-func profile(ctx context.Context, cfg NotifyConfig, base string, logf func(string, ...any)) func() {
-	if cfg.Pprof == "" {
-		return func() {}
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		file := filepath.Join(cfg.Pprof, "qala-notify.pprof")
-		if err := FetchProfile(ctx, base, cfg.Duration, file); err != nil {
-			logf("cpu profile: %v", err)
-		} else {
-			logf("cpu profile in %s", file)
-		}
-	})
-	wg.Go(func() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(cfg.Duration / 2):
-		}
-		file := filepath.Join(cfg.Pprof, "qala-goroutines.txt")
-		if err := saveURL(ctx, base+"/debug/pprof/goroutine?debug=2", file); err != nil {
-			logf("goroutines: %v", err)
-		} else {
-			logf("goroutines halfway through the stream in %s", file)
-		}
-	})
-	return wg.Wait
-}
-
-// saveURL saves the 200 answer to GET u in file.
-func saveURL(ctx context.Context, u, file string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := plainClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %d", u, resp.StatusCode)
-	}
-	return writeFile(file, data)
-}
-
-func brokerFailed(b *brokerCounts) int64 {
-	if b == nil {
-		return 0
-	}
-	return b.TimesFailed
-}
-
-// loadAvg returns the machine's load averages over 1, 5 and 15 minutes, or
-// "" where /proc cannot tell.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return ""
-}
-
 // steady returns the mean and the minimum of the deliveries per second
 // while a stream of duration d ran, leaving out its first and last second
 // (ramp up, and the tail in flight) when it lasted 3 s or more.
@@ -439,26 +371,6 @@ func steady(perSec []int64, d time.Duration) (float64, int64) {
 		least = min(least, n)
 	}
 	return float64(sum) / float64(hi-lo), least
-}
-
-// cpuMeter starts measuring the CPU Qala and the load tool use; the
-// function it returns gives each one's cores (CPU time over wall time)
-// since, or 0 where /proc cannot tell.
-func (p *Proc) cpuMeter() func() (qala, tool float64) {
-	t0 := time.Now()
-	q0, qerr := procCPU(p.cmd.Process.Pid)
-	s0, serr := procCPU(os.Getpid())
-	return func() (float64, float64) {
-		wall := time.Since(t0).Seconds()
-		var qc, sc float64
-		if q1, err := procCPU(p.cmd.Process.Pid); err == nil && qerr == nil {
-			qc = (q1 - q0).Seconds() / wall
-		}
-		if s1, err := procCPU(os.Getpid()); err == nil && serr == nil {
-			sc = (s1 - s0).Seconds() / wall
-		}
-		return qc, sc
-	}
 }
 
 // drain waits until the measured window has everything it is owed, nothing
@@ -598,82 +510,4 @@ func probeUpdates(ctx context.Context, base string, plan *notifyPlan, led *ledge
 		led.ack(seq)
 	}
 	return nil
-}
-
-// brokerCounts sums what the broker says of its subscriptions (status,
-// clause 5.2.12; notification.timesSent and timesFailed, NotificationParams
-// clause 5.2.14), to set against what arrived.
-type brokerCounts struct {
-	TimesSent   int64          `json:"times_sent"`
-	TimesFailed int64          `json:"times_failed"`
-	Status      map[string]int `json:"status"`
-}
-
-// subscriptionStatus reads every subscription of the ledger back.
-func subscriptionStatus(ctx context.Context, base string, led *ledger) (*brokerCounts, error) {
-	led.subMu.RLock()
-	ids := make([]string, 0, len(led.subIndex))
-	for id := range led.subIndex {
-		ids = append(ids, id)
-	}
-	led.subMu.RUnlock()
-	bc := &brokerCounts{Status: map[string]int{}}
-	var mu sync.Mutex
-	var first error
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) || ctx.Err() != nil {
-					return
-				}
-				var sub struct {
-					Status       string `json:"status"`
-					Notification struct {
-						TimesSent   int64 `json:"timesSent"`
-						TimesFailed int64 `json:"timesFailed"`
-					} `json:"notification"`
-				}
-				err := getJSON(ctx, base+"/ngsi-ld/v1/subscriptions/"+url.PathEscape(ids[i]), &sub)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-				}
-				bc.TimesSent += sub.Notification.TimesSent
-				bc.TimesFailed += sub.Notification.TimesFailed
-				if err == nil {
-					bc.Status[sub.Status]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return bc, first
-}
-
-// getJSON GETs u and decodes its 200 answer into v.
-func getJSON(ctx context.Context, u string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := plainClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %.300s", u, resp.StatusCode, body)
-	}
-	return json.Unmarshal(body, v)
 }

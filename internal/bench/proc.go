@@ -261,3 +261,42 @@ func parseStatCPU(s string) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
+
+// procWait returns how long the threads of process pid have waited on a
+// run queue (runnable, but not running), summed from
+// /proc/<pid>/task/*/schedstat (Linux with schedstats): the CPU the
+// process wanted and the machine did not give it.
+func procWait(pid int) (time.Duration, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread is gone
+		}
+		d, err := parseSchedWait(string(b))
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// parseSchedWait reads the run-queue wait (the second field, ns) of a
+// schedstat line.
+func parseSchedWait(s string) (time.Duration, error) {
+	f := strings.Fields(s)
+	if len(f) < 2 {
+		return 0, errors.New("schedstat: too few fields")
+	}
+	n, err := strconv.ParseUint(f[1], 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat: %w", err)
+	}
+	return time.Duration(n), nil
+}

@@ -89,3 +89,15 @@ func TestParseStatCPU(t *testing.T) {
 		t.Errorf("own CPU %v", d)
 	}
 }
+
+func TestParseSchedWait(t *testing.T) {
+	if d, err := parseSchedWait("2432175348 11888375154 3058\n"); err != nil || d != 11888375154 {
+		t.Errorf("parseSchedWait = %v, %v", d, err)
+	}
+	if _, err := parseSchedWait("12"); err == nil {
+		t.Error("a short line was accepted")
+	}
+	if _, err := procWait(os.Getpid()); err != nil {
+		t.Logf("no schedstats here: %v", err)
+	}
+}

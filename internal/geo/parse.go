@@ -131,7 +131,7 @@ func (p *parser) geometry(v any, path string, top bool) (Geometry, error) {
 	switch t {
 	case Point:
 		var pos Pos
-		pos, err = p.pos(raw, cp)
+		pos, err = p.pos(raw, cp, -1)
 		g.Coords = []Pos{pos}
 	case MultiPoint:
 		g.Coords, err = p.positions(raw, cp, 1)
@@ -234,38 +234,46 @@ func (p *parser) positions(v any, path string, minLen int) ([]Pos, error) {
 	}
 	out := make([]Pos, len(arr))
 	for i, e := range arr {
-		if out[i], err = p.pos(e, index(path, i)); err != nil {
+		if out[i], err = p.pos(e, path, i); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (p *parser) pos(v any, path string) (Pos, error) {
+// pos parses a position; its path is path, or path[at] when at >= 0 (built
+// only for an error: positions are parsed on every write and geo-query).
+func (p *parser) pos(v any, path string, at int) (Pos, error) {
+	here := func() string {
+		if at < 0 {
+			return path
+		}
+		return index(path, at)
+	}
 	arr, ok := v.([]any)
 	if !ok {
-		return Pos{}, errf(path, "position must be an array of numbers, got %s", kind(v))
+		return Pos{}, errf(here(), "position must be an array of numbers, got %s", kind(v))
 	}
 	if len(arr) < 2 || len(arr) > 3 {
-		return Pos{}, errf(path, "position must have 2 or 3 numbers, got %d", len(arr))
+		return Pos{}, errf(here(), "position must have 2 or 3 numbers, got %d", len(arr))
 	}
 	p.n++
 	if p.n > MaxPositions {
-		return Pos{}, errf(path, "geometry has more than %d positions", MaxPositions)
+		return Pos{}, errf(here(), "geometry has more than %d positions", MaxPositions)
 	}
 	var f [3]float64
 	for i, e := range arr {
 		x, ok := number(e)
 		if !ok {
-			return Pos{}, errf(index(path, i), "must be a finite number, got %s", kind(e))
+			return Pos{}, errf(index(here(), i), "must be a finite number, got %s", kind(e))
 		}
 		f[i] = x
 	}
 	if f[0] < -180 || f[0] > 180 {
-		return Pos{}, errf(index(path, 0), "longitude %g out of range [-180, 180]", f[0])
+		return Pos{}, errf(index(here(), 0), "longitude %g out of range [-180, 180]", f[0])
 	}
 	if f[1] < -90 || f[1] > 90 {
-		return Pos{}, errf(index(path, 1), "latitude %g out of range [-90, 90]", f[1])
+		return Pos{}, errf(index(here(), 1), "latitude %g out of range [-90, 90]", f[1])
 	}
 	return Pos{Lon: f[0], Lat: f[1]}, nil
 }

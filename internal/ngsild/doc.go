@@ -73,8 +73,12 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return append(b, "null"...), nil
 	case string:
 		return appendString(b, x), nil
+	case *string:
+		return appendString(b, *x), nil
 	case Doc:
 		return appendDoc(b, x)
+	case *Doc:
+		return appendDoc(b, *x)
 	case float64:
 		return appendFloat(b, x)
 	case bool:
@@ -127,7 +131,8 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var small [8]string // most objects (a geometry, an address) are small
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}

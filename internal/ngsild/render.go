@@ -71,6 +71,34 @@ var attrTypeValues = func() []any {
 type renderer struct {
 	o     *RenderOptions
 	langs []string // language ranges in preference order; nil = no filter
+	arena *arena   // where Docs come from; nil: the heap
+}
+
+// doc returns an empty Doc with room for n members (an arena's, for a few
+// more: the optional members make n a guess).
+func (r *renderer) doc(n int) Doc {
+	if r.arena == nil {
+		return make(Doc, 0, n)
+	}
+	return r.arena.doc(n + 6)
+}
+
+// str turns a string into a member value: with an arena, a *string kept in
+// it (a string in an interface allocates; a pointer does not).
+func (r *renderer) str(s string) any {
+	if r.arena == nil {
+		return s
+	}
+	return r.arena.str(s)
+}
+
+// box turns a Doc into an attribute value: with an arena, a *Doc kept in
+// it (boxing a slice header in an interface allocates; a pointer does not).
+func (r *renderer) box(d Doc) any {
+	if r.arena == nil {
+		return d
+	}
+	return r.arena.box(d)
 }
 
 func newRenderer(o *RenderOptions) renderer {
@@ -133,12 +161,12 @@ func Render(e *Entity, o RenderOptions) Doc {
 }
 
 func (r *renderer) entity(e *Entity, ctx any, withID bool) Doc {
-	d := make(Doc, 0, 6+len(e.Attrs))
+	d := r.doc(6 + len(e.Attrs))
 	if ctx != nil {
 		d = append(d, Member{"@context", ctx})
 	}
 	if withID && r.keepMember("id") {
-		d = append(d, Member{"id", e.ID})
+		d = append(d, Member{"id", r.str(e.ID)})
 	}
 	if len(e.Types) > 0 && r.keepMember("type") {
 		d = append(d, Member{"type", r.compactList(e.Types)})
@@ -181,7 +209,7 @@ func sortMembers(d Doc) {
 // compactList renders expanded type IRIs: one as a string, more as an array.
 func (r *renderer) compactList(iris []string) any {
 	if len(iris) == 1 {
-		return r.compactType(iris[0])
+		return r.str(r.compactType(iris[0]))
 	}
 	out := make([]any, len(iris))
 	for i, t := range iris {
@@ -272,7 +300,7 @@ func (r *renderer) instance(a *Attr, collapse bool) any {
 // one (clause 4.5.3: no "type"; with collapse, a Property or GeoProperty with
 // nothing but a value collapses to the value).
 func (r *renderer) full(a *Attr, concise, collapse bool) any {
-	d := make(Doc, 0, 4+len(a.Sub))
+	d := r.doc(4 + len(a.Sub))
 	kind := a.Type
 	var lang string
 	var langValue any
@@ -310,10 +338,10 @@ func (r *renderer) full(a *Attr, concise, collapse bool) any {
 		d = append(d, Member{"observedAt", &a.ObservedAt})
 	}
 	if a.UnitCode != "" {
-		d = append(d, Member{"unitCode", a.UnitCode})
+		d = append(d, Member{"unitCode", r.str(a.UnitCode)})
 	}
 	if a.DatasetID != "" {
-		d = append(d, Member{"datasetId", a.DatasetID})
+		d = append(d, Member{"datasetId", r.str(a.DatasetID)})
 	}
 	if r.o.SysAttrs {
 		if !a.CreatedAt.IsZero() {
@@ -336,7 +364,7 @@ func (r *renderer) full(a *Attr, concise, collapse bool) any {
 			return d[0].Value
 		}
 	}
-	return d
+	return r.box(d)
 }
 
 // objectList renders the targets of a ListRelationship as the array of

@@ -20,13 +20,21 @@ var ErrClosed = errors.New("notify: dispatcher closed")
 // Options configure a Dispatcher. Zero values take the defaults given.
 type Options struct {
 	Dir string // the pebble database of the outbox and dead letters (<data>/notify)
-	// NoSync skips the fsync of outbox writes: an acknowledged message may
-	// be lost on a machine crash (not on a process crash). Tests only.
+	// NoSync skips the fsync of outbox writes: acknowledged messages may be
+	// lost on a crash (the server's --no-sync, for benchmarks and tests).
 	NoSync bool
 	// OnAttempt is called after every attempt, from the delivering
 	// goroutine: it must be quick and must not call back into the
 	// Dispatcher's Enqueue.
-	OnAttempt  func(Attempt)
+	OnAttempt func(Attempt)
+	// Live, when set, is asked before an attempt of a message that waited
+	// (a retry, one queued for more than liveAfter, one read back from the
+	// outbox) whether it is still wanted: a message of a subscription
+	// deleted meanwhile (clause 5.8.5: no notifications after the
+	// deletion) is dropped unsent. Messages sent at once are not asked
+	// about, to keep the subscription registry off the hot path. It is
+	// called without the Dispatcher's locks held; it must be quick.
+	Live       func(*Message) bool
 	Registerer prometheus.Registerer // nil: no metrics
 	Logger     *slog.Logger
 
@@ -54,7 +62,7 @@ type Options struct {
 	// https use the built-in HTTP transport unless replaced. The MQTT
 	// binding is wired as
 	//
-	//	n := &mqtt.Notifier{TLS: tlsConf, Permanent: notify.Permanent}
+	//	n := &mqtt.Notifier{TLS: tlsConf}
 	//	Transports: map[string]notify.Transport{"mqtt": n, "mqtts": n}
 	//
 	// (package mqtt imports this one, so the server does the wiring). The

@@ -325,3 +325,37 @@ func TestIdleQueueSweep(t *testing.T) {
 		t.Errorf("endpoints %+v", d.endpointStates())
 	}
 }
+
+// TestLive: a message whose subscription was deleted while it waited (here
+// in a backoff after a failure) is dropped unsent (clause 5.8.5); the next
+// subscription's message to the same endpoint is the first to arrive.
+func TestLive(t *testing.T) {
+	rc := newReceiver(t, false)
+	rc.setFail(func(_ *http.Request, n int64) int {
+		if n == 1 {
+			return 503
+		}
+		return 0
+	})
+	var deleted sync.Map
+	reg := prometheus.NewRegistry()
+	d := openTest(t, t.TempDir(), Options{Registerer: reg, BackoffBase: 200 * time.Millisecond, Live: func(m *Message) bool {
+		_, gone := deleted.Load(m.Subscription)
+		return !gone
+	}})
+	defer d.Close()
+	stale := msg(rc.srv.URL, "urn:ngsi-ld:Subscription:old")
+	enqueue(t, d, stale)
+	waitFor(t, "the failed attempt", 5*time.Second, func() bool { return rc.n.Load() == 1 })
+	deleted.Store(stale.Subscription, true)
+	fresh := msg(rc.srv.URL, "urn:ngsi-ld:Subscription:new")
+	enqueue(t, d, fresh)
+	rc.waitDistinct(t, 1, 5*time.Second)
+	waitFor(t, "the outbox to empty", 5*time.Second, func() bool { return d.stored.Load() == 0 })
+	if rc.count(fresh.ID) != 1 || rc.count(stale.ID) != 0 || rc.n.Load() != 2 {
+		t.Errorf("fresh %d, stale %d, requests %d", rc.count(fresh.ID), rc.count(stale.ID), rc.n.Load())
+	}
+	if v := metricValue(t, reg, "qala_notify_dropped_total", "", ""); v != 1 {
+		t.Errorf("dropped = %v", v)
+	}
+}

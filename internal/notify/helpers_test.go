@@ -22,7 +22,7 @@ type receiver struct {
 	fail    atomic.Pointer[func(r *http.Request, n int64) int]
 	n       atomic.Int64 // requests
 	mu      sync.Mutex
-	got     map[string]int // notification id (X-Test-Id... no: body) -> times
+	got     map[string]int // X-Notification-Id (the message id, as receiverInfo) -> deliveries
 	reqs    []*http.Request
 	bodies  [][]byte
 	arrived chan string

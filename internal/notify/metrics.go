@@ -19,6 +19,7 @@ type metrics struct {
 	retried    *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 	dropped    prometheus.Counter
+	deadDrops  prometheus.Counter
 	latency    *prometheus.HistogramVec
 	series     sync.Map // subscription "\x00" endpoint -> *series
 }
@@ -52,13 +53,15 @@ func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
 			Help: "Failed attempts followed by a retry."}, labels),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qala_notify_dead_lettered_total",
 			Help: "Notifications moved to the dead letters after their last attempt."}, labels),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "qala_notify_dead_letters_dropped_total",
+		deadDrops: prometheus.NewCounter(prometheus.CounterOpts{Name: "qala_notify_dead_letters_dropped_total",
 			Help: "Oldest dead letters dropped to keep within the bound."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "qala_notify_dropped_total",
+			Help: "Notifications dropped unsent because their subscription was deleted."}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "qala_notify_delivery_latency_seconds",
 			Help:    "From the notification's creation to its successful delivery.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"endpoint"}),
 	}
-	m.collectors = []prometheus.Collector{m.sent, m.failed, m.retried, m.dead, m.dropped, m.latency,
+	m.collectors = []prometheus.Collector{m.sent, m.failed, m.retried, m.dead, m.dropped, m.deadDrops, m.latency,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_notify_outbox_messages",
 			Help: "Notifications in the durable outbox (not yet delivered or dead-lettered)."},
 			func() float64 { return float64(d.stored.Load()) }),
@@ -106,7 +109,7 @@ func (m *metrics) attempt(a *Attempt, label string) {
 func (m *metrics) deadLettered(msg *Message, label string, dropped int) {
 	m.dead.WithLabelValues(msg.Subscription, label).Inc()
 	if dropped > 0 {
-		m.dropped.Add(float64(dropped))
+		m.deadDrops.Add(float64(dropped))
 	}
 }
 

@@ -138,7 +138,7 @@ func (q *queue) load() {
 			badSubs = append(badSubs, peekSubscription(v))
 			continue
 		}
-		q.push(&item{seq: seq, msg: m, enqueued: m.Created, size: len(m.Body)})
+		q.push(&item{seq: seq, msg: m, enqueued: m.Created, size: len(m.Body), loaded: true})
 	}
 	if err := it.Error(); err != nil {
 		q.loadErr(err)

@@ -343,3 +343,27 @@ func TestCloseWithHangingEndpoint(t *testing.T) {
 		t.Errorf("delivered %d times", rc.count(m.ID))
 	}
 }
+
+// TestLiveAfterRestart: messages reloaded from the outbox whose
+// subscription was deleted while the process was down are not sent.
+func TestLiveAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	down := downEndpoint(t)
+	addr := down.Addr().String()
+	d := openTest(t, dir, Options{BackoffBase: time.Hour})
+	gone, kept := msg("http://"+addr+"/n", "urn:ngsi-ld:Subscription:gone"), msg("http://"+addr+"/n", "urn:ngsi-ld:Subscription:kept")
+	enqueue(t, d, gone, kept)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc := newReceiver(t, false)
+	down.Close()
+	serveOn(t, addr, rc.srv.Config.Handler)
+	d = openTest(t, dir, Options{Live: func(m *Message) bool { return m.Subscription != gone.Subscription }})
+	defer d.Close()
+	rc.waitDistinct(t, 1, 5*time.Second)
+	waitFor(t, "the outbox to empty", 5*time.Second, func() bool { return d.stored.Load() == 0 })
+	if rc.count(kept.ID) != 1 || rc.count(gone.ID) != 0 {
+		t.Errorf("kept %d, gone %d", rc.count(kept.ID), rc.count(gone.ID))
+	}
+}

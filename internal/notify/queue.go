@@ -15,6 +15,7 @@ type item struct {
 	enqueued time.Time
 	size     int
 	attempts int
+	loaded   bool // read back from the outbox (after a spill or a restart)
 }
 
 // queue is one endpoint's delivery state. Every message of the endpoint is
@@ -208,6 +209,10 @@ func (q *queue) run() {
 		q.inflight++
 		q.active = time.Now()
 		q.mu.Unlock()
+		if live := q.d.opts.Live; live != nil && (it.attempts > 0 || it.loaded || time.Since(it.enqueued) > liveAfter) && !live(it.msg) {
+			q.drop(it)
+			continue
+		}
 		var status int
 		var err error
 		select {
@@ -219,6 +224,20 @@ func (q *queue) run() {
 		}
 		q.finish(it, status, err)
 	}
+}
+
+// liveAfter is how long a message waits before Options.Live is asked.
+const liveAfter = 250 * time.Millisecond
+
+// drop forgets a message no longer wanted (Options.Live), unsent.
+func (q *queue) drop(it *item) {
+	q.mu.Lock()
+	q.inflight--
+	q.mu.Unlock()
+	if q.d.metrics != nil {
+		q.d.metrics.dropped.Inc()
+	}
+	q.d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
 }
 
 // finish records the outcome of an attempt.

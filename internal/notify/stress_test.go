@@ -1,8 +1,11 @@
 package notify
 
 import (
+	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -78,5 +81,48 @@ func TestConcurrentSpillExactlyOnce(t *testing.T) {
 		if s.Queued != 0 || s.InMemory != 0 {
 			t.Errorf("endpoint state after delivery: %+v", s)
 		}
+	}
+}
+
+// TestBacklogHeapBounded: 160 MB of notifications for an endpoint that
+// takes nothing stay in the outbox, not in the heap.
+func TestBacklogHeapBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 160 MB")
+	}
+	gate := make(chan struct{})
+	rc := newReceiver(t, false)
+	rc.setFail(func(r *http.Request, _ int64) int {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+		return 503
+	})
+	defer close(gate)
+	d := openTest(t, t.TempDir(), Options{QueueBound: 100, NoSync: true, Timeout: time.Minute, CloseGrace: 10 * time.Millisecond})
+	defer d.Close()
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	body := bytes.Repeat([]byte("x"), 4096)
+	for b := 0; b < 400; b++ {
+		ms := make([]*Message, 100)
+		for i := range ms {
+			ms[i] = &Message{ID: fmt.Sprint(b, "-", i), Subscription: "s", Endpoint: Endpoint{URI: rc.srv.URL}, Body: body}
+		}
+		enqueue(t, d, ms...)
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	st, _ := d.stateOf(endpointLabel(rc.srv.URL))
+	t.Logf("backlog of %d (160 MB): heap grew %d MB, %d in memory", st.Queued, grown>>20, st.InMemory)
+	if st.Queued != 40000 || st.InMemory > 100 {
+		t.Errorf("state %+v", st)
+	}
+	if grown > 64<<20 {
+		t.Errorf("heap grew %d MB for a 160 MB backlog", grown>>20)
 	}
 }

@@ -76,7 +76,7 @@ func ParseGeoQuery(georel, geometry, coordinates, geoproperty string, ctx *jsonl
 	if !ok || gt == geo.GeometryCollection {
 		return nil, problem.BadData("geometry: %q is not one of Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon", geometry)
 	}
-	geom, err := parseCoordinates(gt, coordinates)
+	geom, err := parseCoordinatesCached(gt, coordinates)
 	if err != nil {
 		return nil, err
 	}

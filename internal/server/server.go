@@ -106,6 +106,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	mq := &mqtt.Notifier{}
 	disp, err := notify.Open(notify.Options{Dir: filepath.Join(cfg.Data, "notify"), NoSync: cfg.NoSync,
 		OnAttempt: subs.Record, Registerer: reg, Logger: log,
+		// Nothing is sent for a subscription deleted meanwhile (clause 5.8.5).
+		Live:       func(m *notify.Message) bool { _, err := subs.Get(m.Tenant, m.Subscription); return err == nil },
 		Transports: map[string]notify.Transport{"mqtt": mq, "mqtts": mq}})
 	if err != nil {
 		subs.Close()

@@ -62,17 +62,12 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 		if err := s.checkOpen(ctx); err != nil {
 			return merged, err
 		}
-		did, done, err := s.compactWindow(k.s, k.w, now, force)
+		did, _, err := s.compactWindow(k.s, k.w, now, force)
 		if err != nil {
 			return merged, err
 		}
 		if did {
 			merged++
-		}
-		if done {
-			s.dirtyMu.Lock()
-			delete(s.dirty, k)
-			s.dirtyMu.Unlock()
 		}
 	}
 	if force {
@@ -88,10 +83,19 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 }
 
 // compactWindow merges chunks of one window as the policy says. done
-// reports that the window needs no more attention.
+// reports that the window needs no more attention; it then leaves the dirty
+// set while ser.wmu is still held, so a write that adds a chunk afterwards
+// (writes mark their windows dirty under ser.wmu) marks it again.
 func (s *Store) compactWindow(ser *series, w, now int64, force bool) (did, done bool, err error) {
 	ser.wmu.Lock()
 	defer ser.wmu.Unlock()
+	defer func() {
+		if done && err == nil {
+			s.dirtyMu.Lock()
+			delete(s.dirty, dirtyKey{ser, w})
+			s.dirtyMu.Unlock()
+		}
+	}()
 	if ser.dead.Load() {
 		return false, true, nil
 	}
@@ -125,7 +129,11 @@ func (s *Store) compactWindow(ser *series, w, now int64, force bool) (did, done 
 	var pick []chunkInfo
 	switch {
 	case len(chunks) <= 1:
-		return false, sealed, nil
+		// Nothing to merge now or when the window seals; only a write can
+		// add a chunk, and it marks the window dirty again. (Keeping such
+		// windows cost a pebble iterator per series every pass: after a
+		// load of a million entities, a pass that never ended.)
+		return false, true, nil
 	case sealed || len(chunks) > maxChunks:
 		pick = chunks
 	default:

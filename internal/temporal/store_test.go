@@ -689,3 +689,54 @@ func TestAny(t *testing.T) {
 		}
 	}
 }
+
+// A window of one chunk needs no compaction pass (there is nothing to
+// merge, now or when it seals), so it leaves the pending set; a later write
+// brings it back, and the sealed window is then merged.
+func TestCompactionForgetsSingleChunkWindows(t *testing.T) {
+	c := &clock{t: t0.Add(12 * time.Hour)}
+	dir := t.TempDir()
+	s := openTest(t, dir, c)
+	appendReadings(t, s, tEntity, tAttr, []*ngsild.Attr{reading(1, t0.Add(time.Minute))})
+	if n := s.PendingCompactions(); n != 0 {
+		t.Fatalf("%d windows pending after the first write to a window, want 0", n)
+	}
+	appendReadings(t, s, tEntity, tAttr, []*ngsild.Attr{reading(2, t0.Add(2*time.Minute))})
+	if n := s.PendingCompactions(); n != 1 {
+		t.Fatalf("%d windows pending after a second write, want 1", n)
+	}
+	if _, err := s.Compact(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.PendingCompactions(); n != 1 {
+		t.Fatalf("two small chunks of a current window: %d pending, want 1", n)
+	}
+	c.t = t0.Add(26 * time.Hour)
+	if merged, err := s.Compact(context.Background(), false); err != nil || merged != 1 {
+		t.Fatalf("sealed window: merged %d, %v; want 1", merged, err)
+	}
+	if n := s.PendingCompactions(); n != 0 {
+		t.Fatalf("%d windows pending after sealing, want 0", n)
+	}
+	// A restart marks each series' last window (a crash may have left small
+	// chunks); one pass over a window of one chunk forgets it.
+	appendReadings(t, s, tEntity, tAttr, []*ngsild.Attr{reading(3, t0.Add(25*time.Hour))})
+	if n := s.PendingCompactions(); n != 0 {
+		t.Fatalf("%d windows pending after the first write of a new day, want 0", n)
+	}
+	si := seriesOf(t, s, tEntity, tAttr, "")
+	if got := readAll(t, s, si, Query{}, 0); len(got.Instances) != 3 {
+		t.Fatalf("%d instances, want 3", len(got.Instances))
+	}
+	s.Close()
+	s = openTest(t, dir, c)
+	if n := s.PendingCompactions(); n != 1 {
+		t.Fatalf("%d windows pending after a restart, want 1", n)
+	}
+	if _, err := s.Compact(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.PendingCompactions(); n != 0 {
+		t.Fatalf("%d windows pending after a pass over one chunk, want 0", n)
+	}
+}

@@ -327,10 +327,16 @@ func (s *Store) appendToWindow(b *pebble.Batch, ser *series, w int64, g []inst, 
 		g[k].num = st.nextNum
 		st.nextNum++
 	}
+	// A window after every instance of the series held no chunk: if g
+	// fits in one, the window is left as compaction would leave it, and is
+	// not marked (a later write to it marks it).
+	fresh := st.lastT == math.MinInt64 || w > window(st.lastT)
 	if err := putChunks(b, ser.id, w, g); err != nil {
 		return err
 	}
-	st.windows = append(st.windows, w)
+	if !fresh || len(g) > maxChunk {
+		st.windows = append(st.windows, w)
+	}
 	for _, level := range [...]byte{levelHour, levelDay} {
 		size := levelMillis(level)
 		for bucket, add := range bucketStats(g, level) {
