@@ -372,7 +372,7 @@ func appendPlainInstance(b []byte, in temporal.Instance, o *ngsild.RenderOptions
 		return b, false
 	}
 	b = append(b, `{"type":"Property","value":`...)
-	b, _ = ngsild.AppendJSON(b, f)
+	b, _ = ngsild.AppendFloat(b, f)
 	if !a.ObservedAt.IsZero() {
 		b = appendTimeMember(b, "observedAt", a.ObservedAt)
 	}
@@ -426,8 +426,7 @@ func appendTimeMember(b []byte, key string, t time.Time) []byte {
 // appendStringMember appends ,"key":"<v>" to an object being rendered.
 func appendStringMember(b []byte, key, v string) []byte {
 	b = append(append(append(b, ',', '"'), key...), '"', ':')
-	b, _ = ngsild.AppendJSON(b, v)
-	return b
+	return ngsild.AppendString(b, v)
 }
 
 // renderSeriesSummary renders one series in the simplified temporal form
