@@ -327,28 +327,106 @@ func renderTemporalAttr(srs []seriesResult, req *temporalRequest, o *ngsild.Rend
 		}
 		return out, true
 	}
-	out := []any{}
-	cut := false
+	// The instances are rendered into one buffer: plain numeric Properties
+	// (the sensor case) straight to bytes, the others through the Doc
+	// renderer.
+	n, cut := 0, false
 	for _, sr := range srs {
 		cut = cut || sr.cut
-		for _, in := range sr.insts {
-			d := ngsild.RenderInstance(in.Attr, *o)
-			for k, m := range d {
-				switch m.Key {
-				case "observedAt", "createdAt", "modifiedAt", "deletedAt":
-					if t, ok := m.Value.(*time.Time); ok {
-						d[k].Value = formatTemporalTime(t.UnixMilli())
-					}
-				}
-			}
-			d = append(d, ngsild.Member{Key: "instanceId", Value: in.ID})
-			out = append(out, d)
-		}
+		n += len(sr.insts)
 	}
-	if len(out) == 0 && !cut {
+	if n == 0 && !cut {
 		return nil, false
 	}
-	return out, true
+	b := make([]byte, 0, 128*n+2)
+	b = append(b, '[')
+	first := true
+	for _, sr := range srs {
+		for _, in := range sr.insts {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			if fast, ok := appendPlainInstance(b, in, o); ok {
+				b = fast
+				continue
+			}
+			b = appendInstanceDoc(b, in, o)
+		}
+	}
+	return json.RawMessage(append(b, ']')), true
+}
+
+// appendPlainInstance appends the normalized instance of a numeric
+// Property without sub-attributes, as RenderInstance and renderTemporalAttr
+// would render it: type, value, observedAt, unitCode, datasetId, createdAt
+// and modifiedAt (sysAttrs), deletedAt, instanceId. ok is false (and b
+// unchanged) for any other instance or representation.
+func appendPlainInstance(b []byte, in temporal.Instance, o *ngsild.RenderOptions) ([]byte, bool) {
+	a := in.Attr
+	if a == nil || a.Type != ngsild.Property || len(a.Sub) != 0 || a.ObjectType != nil || o.Format == ngsild.Concise {
+		return b, false
+	}
+	f, isNum := a.Value.(float64)
+	if !isNum || math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	b = append(b, `{"type":"Property","value":`...)
+	b, _ = ngsild.AppendFloat(b, f)
+	if !a.ObservedAt.IsZero() {
+		b = appendTimeMember(b, "observedAt", a.ObservedAt)
+	}
+	if a.UnitCode != "" {
+		b = appendStringMember(b, "unitCode", a.UnitCode)
+	}
+	if a.DatasetID != "" {
+		b = appendStringMember(b, "datasetId", a.DatasetID)
+	}
+	if o.SysAttrs {
+		if !a.CreatedAt.IsZero() {
+			b = appendTimeMember(b, "createdAt", a.CreatedAt)
+		}
+		if !a.ModifiedAt.IsZero() {
+			b = appendTimeMember(b, "modifiedAt", a.ModifiedAt)
+		}
+	}
+	if !a.DeletedAt.IsZero() {
+		b = appendTimeMember(b, "deletedAt", a.DeletedAt)
+	}
+	b = appendStringMember(b, "instanceId", in.ID)
+	return append(b, '}'), true
+}
+
+// appendInstanceDoc appends an instance rendered by the Doc renderer, with
+// the temporal API's DateTimes and its instanceId.
+func appendInstanceDoc(b []byte, in temporal.Instance, o *ngsild.RenderOptions) []byte {
+	d := ngsild.RenderInstance(in.Attr, *o)
+	for k, m := range d {
+		switch m.Key {
+		case "observedAt", "createdAt", "modifiedAt", "deletedAt":
+			if t, ok := m.Value.(*time.Time); ok {
+				d[k].Value = formatTemporalTime(t.UnixMilli())
+			}
+		}
+	}
+	d = append(d, ngsild.Member{Key: "instanceId", Value: in.ID})
+	out, err := ngsild.AppendJSON(b, d)
+	if err != nil {
+		return append(b, "null"...) // not expected: stored values were valid JSON
+	}
+	return out
+}
+
+// appendTimeMember appends ,"key":"<DateTime>" to an object being rendered.
+func appendTimeMember(b []byte, key string, t time.Time) []byte {
+	b = append(append(append(b, ',', '"'), key...), '"', ':', '"')
+	return append(appendTemporalTime(b, t.UnixMilli()), '"')
+}
+
+// appendStringMember appends ,"key":"<v>" to an object being rendered.
+func appendStringMember(b []byte, key, v string) []byte {
+	b = append(append(append(b, ',', '"'), key...), '"', ':')
+	return ngsild.AppendString(b, v)
 }
 
 // renderSeriesSummary renders one series in the simplified temporal form

@@ -274,3 +274,9 @@ func appendString(b []byte, s string) []byte {
 // response (Doc, []Doc, and the generic JSON types; others fall back to
 // encoding/json) to b.
 func AppendJSON(b []byte, v any) ([]byte, error) { return appendValue(b, v) }
+
+// AppendFloat appends f as AppendJSON renders a float64, without boxing it.
+func AppendFloat(b []byte, f float64) ([]byte, error) { return appendFloat(b, f) }
+
+// AppendString appends s as a JSON string, as AppendJSON renders a string.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

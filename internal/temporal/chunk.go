@@ -365,12 +365,17 @@ func decodeChunkParts(b []byte, out []inst, values bool) ([]inst, error) {
 
 // toAttr builds the attribute instance as the API renders it.
 func (x *inst) toAttr(dataset string) *ngsild.Attr {
-	var a *ngsild.Attr
+	a := new(ngsild.Attr)
+	x.fillAttr(a, dataset)
+	return a
+}
+
+// fillAttr sets *a to the attribute instance as the API renders it.
+func (x *inst) fillAttr(a *ngsild.Attr, dataset string) {
 	if x.flags&flagNumber != 0 {
-		a = &ngsild.Attr{Type: ngsild.Property, Value: x.f}
+		*a = ngsild.Attr{Type: ngsild.Property, Value: x.f}
 	} else {
-		c := *x.a
-		a = &c
+		*a = *x.a
 	}
 	a.DatasetID = dataset
 	a.UnitCode = x.unit
@@ -382,7 +387,6 @@ func (x *inst) toAttr(dataset string) *ngsild.Attr {
 	if x.flags&flagDeleted != 0 {
 		a.DeletedAt = msTime(x.created)
 	}
-	return a
 }
 
 // fromAttr builds a stored instance from an attribute instance (the key

@@ -158,14 +158,17 @@ const instancePrefix = "urn:ngsi-ld:Instance:"
 
 // InstanceID returns the instanceId of an instance.
 func instanceID(ser uint64, t int64, num uint64) string {
-	b := make([]byte, 0, 48)
+	return string(appendInstanceID(make([]byte, 0, 48), ser, t, num))
+}
+
+// appendInstanceID appends instanceID(ser, t, num) to b.
+func appendInstanceID(b []byte, ser uint64, t int64, num uint64) []byte {
 	b = append(b, instancePrefix...)
 	b = strconv.AppendUint(b, ser, 10)
 	b = append(b, '.')
 	b = strconv.AppendInt(b, t, 10)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, num, 10)
-	return string(b)
+	return strconv.AppendUint(b, num, 10)
 }
 
 func parseInstanceID(s string) (ser uint64, t int64, num uint64, ok bool) {

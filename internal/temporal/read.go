@@ -263,9 +263,35 @@ func (r *Reader) Instances(si SeriesInfo, q Query, limit int) (Page, error) {
 		return Page{}, err
 	}
 	p := Page{Instances: make([]Instance, len(hits)), Truncated: truncated}
+	// The attributes of numeric instances and all the instanceIds are
+	// allocated together: a lastN page is hundreds of them.
+	nums := 0
+	for i := range hits {
+		if hits[i].x.flags&flagNumber != 0 {
+			nums++
+		}
+	}
+	slab := make([]ngsild.Attr, 0, nums)
+	ids := make([]byte, 0, 48*len(hits))
+	ends := make([]int, len(hits))
 	for i := range hits {
 		x := &hits[i].x
-		p.Instances[i] = Instance{ID: instanceID(si.ID, x.t, x.num), Attr: x.toAttr(si.DatasetID), Time: hits[i].t}
+		ids = appendInstanceID(ids, si.ID, x.t, x.num)
+		ends[i] = len(ids)
+		var a *ngsild.Attr
+		if x.flags&flagNumber != 0 {
+			slab = append(slab, ngsild.Attr{})
+			a = &slab[len(slab)-1]
+			x.fillAttr(a, si.DatasetID)
+		} else {
+			a = x.toAttr(si.DatasetID)
+		}
+		p.Instances[i] = Instance{Attr: a, Time: hits[i].t}
+	}
+	all, start := string(ids), 0
+	for i := range p.Instances {
+		p.Instances[i].ID = all[start:ends[i]]
+		start = ends[i]
 	}
 	return p, nil
 }
