@@ -262,10 +262,5 @@ func writeAdminError(w http.ResponseWriter, err error) {
 			pe = problem.New(problem.InternalError, "%v", err)
 		}
 	}
-	status := pe.HTTPStatus()
-	b, _ := json.Marshal(map[string]any{"type": problem.BaseURI + string(pe.Type), "title": problem.Title(pe.Type), "status": status, "detail": pe.Detail})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	w.Write(b)
+	problem.Write(w, pe)
 }

@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/qala-city/qala/internal/jsonld"
+	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/query"
 )
@@ -486,7 +488,7 @@ func compile(s *Subscription, ctx *jsonld.Context) (*compiled, error) {
 		}
 		t, err := query.ParseTypes(e.Type, ctx)
 		if err != nil {
-			return nil, prefix("entities["+itoa(i)+"].", err)
+			return nil, prefix("entities["+strconv.Itoa(i)+"].", err)
 		}
 		sel.types = t
 		c.sels = append(c.sels, sel)
@@ -549,38 +551,12 @@ func prefix(p string, err error) error {
 	return err
 }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
+// isURI reports whether s is an absolute URI by the rule of entity ids
+// (ngsild.ValidateURI).
+func isURI(s string) bool { return ngsild.ValidateURI("", s) == nil }
 
-// isURI reports whether s looks like an absolute URI.
-func isURI(s string) bool {
-	i := strings.IndexByte(s, ':')
-	if i <= 0 || i == len(s)-1 {
-		return false
-	}
-	for j := 0; j < i; j++ {
-		ch := s[j]
-		switch {
-		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z':
-		case j > 0 && ('0' <= ch && ch <= '9' || ch == '+' || ch == '-' || ch == '.'):
-		default:
-			return false
-		}
-	}
-	return !strings.ContainsAny(s, " \t\n<>\"{}|\\^`")
-}
-
-// validName reports whether s may be an attribute name (clause 4.6.2).
+// validName reports whether s may be an attribute name (clause 4.6.2,
+// ngsild.ValidateName); the dot segments "." and ".." are refused too.
 func validName(s string) bool {
-	if s == "" || len(s) > 1024 || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || strings.ContainsRune(`<>"'=;()`+"\x7f ", r) {
-			return false
-		}
-	}
-	return true
+	return s != "." && s != ".." && ngsild.ValidateName("", s) == nil
 }
