@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qala-city/qala/internal/jsonld"
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/problem"
 	"github.com/qala-city/qala/internal/subscription"
@@ -55,13 +56,17 @@ func (a *API) createSubscription(c *call) (*response, error) {
 	return resp, nil
 }
 
-// subscriptionSysAttrs reads options=sysAttrs of the subscription reads.
-func (c *call) subscriptionSysAttrs() (bool, error) {
-	opts, err := c.optionSet("options", "sysAttrs")
-	if err != nil {
-		return false, err
+// subscriptionView reads what the subscription reads render with: the
+// negotiated media type, the request's @context and options=sysAttrs.
+func (c *call) subscriptionView() (mt string, ctx *jsonld.Context, sys bool, err error) {
+	if mt, err = c.accept(false); err != nil {
+		return
 	}
-	return opts["sysAttrs"], nil
+	if ctx, err = c.linkContext(); err != nil {
+		return
+	}
+	opts, err := c.optionSet("options", "sysAttrs")
+	return mt, ctx, opts["sysAttrs"], err
 }
 
 // retrieveSubscription is Retrieve Subscription (clause 5.8.3, 6.11.3.1).
@@ -74,15 +79,7 @@ func (a *API) retrieveSubscription(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	mt, err := c.accept(false)
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := c.linkContext()
-	if err != nil {
-		return nil, err
-	}
-	sys, err := c.subscriptionSysAttrs()
+	mt, ctx, sys, err := c.subscriptionView()
 	if err != nil {
 		return nil, err
 	}
@@ -104,15 +101,7 @@ func (a *API) querySubscriptions(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	mt, err := c.accept(false)
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := c.linkContext()
-	if err != nil {
-		return nil, err
-	}
-	sys, err := c.subscriptionSysAttrs()
+	mt, ctx, sys, err := c.subscriptionView()
 	if err != nil {
 		return nil, err
 	}
