@@ -468,6 +468,36 @@ func TestDeadEndpointIsolation(t *testing.T) {
 		t.Fatalf("healthy endpoint got %d of %d notifications next to a hanging and a refusing one", got, n)
 	}
 	t.Logf("%d writes in %v; the healthy endpoint had all %d notifications %v after the first write", n, writes.Round(time.Millisecond), n, time.Since(start).Round(time.Millisecond))
+
+	// The subscription whose endpoint refuses reads status "failed" (its
+	// last attempt failed, clause 5.2.12 and notification.status of
+	// 5.2.14); the healthy one stays "active".
+	statuses := func(id string) (sub, notif string) {
+		var v struct {
+			Status       string `json:"status"`
+			Notification struct {
+				Status string `json:"status"`
+			} `json:"notification"`
+		}
+		if err := json.Unmarshal(ts.do("GET", "/ngsi-ld/v1/subscriptions/"+id, "", "", 200), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Status, v.Notification.Status
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		sub, notif := statuses("urn:ngsi-ld:Subscription:1")
+		if sub == "failed" && notif == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refused endpoint: status %q, notification.status %q; want failed, failed", sub, notif)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sub, notif := statuses("urn:ngsi-ld:Subscription:2"); sub != "active" || notif != "ok" {
+		t.Errorf("healthy endpoint: status %q, notification.status %q; want active, ok", sub, notif)
+	}
 }
 
 // TestLinkedEntityQ: q may follow a relationship to the entity it points

@@ -43,6 +43,7 @@ const (
 	StatusActive  = "active"
 	StatusPaused  = "paused"
 	StatusExpired = "expired"
+	StatusFailed  = "failed"
 
 	NotifOK     = "ok"
 	NotifFailed = "failed"

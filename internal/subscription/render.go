@@ -96,20 +96,26 @@ func (v *View) Render(ctx *jsonld.Context, now time.Time, sysAttrs bool, include
 		d = d.Add("jsonldContext", s.JSONLDCtx)
 	}
 	d = d.Add("notification", v.renderNotification(ctx))
-	d = d.Add("status", statusOf(s, now))
+	d = d.Add("status", statusOf(s, &v.Status, now))
 	if sysAttrs {
 		d = d.Add("createdAt", ts(s.CreatedAt)).Add("modifiedAt", ts(s.ModifiedAt))
 	}
 	return d
 }
 
-// statusOf is the subscription's status at now (clause 5.2.12).
-func statusOf(s *Subscription, now time.Time) string {
+// statusOf is the subscription's status at now (clause 5.2.12): expired
+// once expiresAt has passed, paused while isActive is false, failed while
+// the last delivery attempt failed (notification.status "failed", clause
+// 5.2.14; the subscription keeps notifying and becomes active again with
+// the next successful delivery), active otherwise.
+func statusOf(s *Subscription, st *Status, now time.Time) string {
 	switch {
 	case !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt):
 		return StatusExpired
 	case !s.IsActive():
 		return StatusPaused
+	case st != nil && st.Failed:
+		return StatusFailed
 	}
 	return StatusActive
 }
