@@ -373,6 +373,45 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	ts.do("GET", "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:lamp", "t2", "", 200)
 }
 
+// TestPeriodicAcrossRestart: a periodic subscription (timeInterval, clause
+// 5.8.1) keeps its rhythm across a restart: the server does not notify at
+// once on start when the last notification was less than an interval ago.
+func TestPeriodicAcrossRestart(t *testing.T) {
+	cfg := testConfig(t)
+	r := newReceiver(t)
+	ts := startServer(t, cfg)
+	ts.do("POST", "/ngsi-ld/v1/entities", "", `{"id":"urn:ngsi-ld:Streetlight:1","type":"Streetlight","powerState":{"type":"Property","value":"off"}}`, 201)
+	ts.do("POST", "/ngsi-ld/v1/subscriptions", "", `{"id":"urn:ngsi-ld:Subscription:report","type":"Subscription",
+		"entities":[{"type":"Streetlight"}],"timeInterval":3600,
+		"notification":{"format":"keyValues","endpoint":{"uri":"`+r.srv.URL+`"}}}`, 201)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.all()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(r.all()); n != 1 {
+		t.Fatalf("first periodic notification: %d, want 1", n)
+	}
+	ts.settle(r)
+	ts.stop()
+
+	cfg.Listen = "127.0.0.1:0"
+	ts = startServer(t, cfg)
+	time.Sleep(1500 * time.Millisecond) // several periodic ticks (200 ms)
+	if n := len(r.all()); n != 1 {
+		t.Errorf("after a restart within the hour: %d notifications, want still 1", n)
+	}
+	// Changing the interval keeps the reference point: 1 s after the last
+	// notification is long past, so the next one is due at once.
+	ts.do("PATCH", "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:report", "", `{"timeInterval":1}`, 204)
+	deadline = time.Now().Add(10 * time.Second)
+	for len(r.all()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(r.all()); n < 2 {
+		t.Errorf("after timeInterval 1: %d notifications, want a second one", n)
+	}
+}
+
 // TestNotificationRepresentations: the notification's data follows the
 // subscription's format, lang, pick and endpoint.accept (clause 5.3.1,
 // 5.2.14): GeoJSON as a FeatureCollection, concise, a language picked.

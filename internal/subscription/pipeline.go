@@ -168,14 +168,21 @@ func (p *Pipeline) periodic(ctx context.Context) {
 			if !c.live(now) {
 				continue
 			}
+			iv := time.Duration(c.TimeInterval * float64(time.Second))
 			if c.nextDue.IsZero() {
+				// First look since the subscription was created, changed
+				// or loaded at start: due now, unless its last
+				// notification (kept in its status across restarts) was
+				// less than an interval ago.
 				c.nextDue = now
+				if last := c.status.LastNotification; !last.IsZero() && last.Add(iv).After(now) {
+					c.nextDue = last.Add(iv)
+				}
 			}
 			if now.Before(c.nextDue) {
 				continue
 			}
 			list = append(list, due{c, c.nextDue})
-			iv := time.Duration(c.TimeInterval * float64(time.Second))
 			c.nextDue = c.nextDue.Add(iv)
 			if c.nextDue.Before(now) { // missed ticks are not made up
 				c.nextDue = now.Add(iv)
