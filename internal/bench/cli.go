@@ -430,6 +430,7 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 	batch := fs.Int("batch", 0, "updates per request: 1 sends PATCH /entities/{id}/attrs, more POST /entityOperations/update (default 1)")
 	c := fs.Int("c", 0, "connections of the stream (default 64)")
 	receivers := fs.Int("receivers", 0, "HTTP receivers (default 8; 4 with -short)")
+	receiver := fs.String("receiver", "lean", "the receivers' HTTP server: lean (minimal HTTP/1.1, cheap on a shared box) or nethttp (Go's net/http)")
 	drainTimeout := fs.Duration("drain-timeout", 0, "bound of the wait for delivery after the stream (default 2m; 1m with -short)")
 	qalaArgs := fs.String("qala-args", "", "extra arguments of qala serve, space-separated")
 	pprofDir := fs.String("pprof", "", "save Qala's CPU profile and goroutines during the stream with subscriptions to `dir` (starts qala with --pprof)")
@@ -460,6 +461,11 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 	setPositive(&cfg.Workers, *c)
 	setPositive(&cfg.Receivers, *receivers)
 	setPositive(&cfg.DrainTimeout, *drainTimeout)
+	if *receiver != "lean" && *receiver != "nethttp" {
+		fmt.Fprintf(stderr, "-receiver %q: lean or nethttp\n", *receiver)
+		return errUsage
+	}
+	cfg.Receiver = *receiver
 	rep, err := RunNotifySuite(ctx, cfg)
 	if rep != nil {
 		rep.Markdown(stdout)

@@ -330,6 +330,7 @@ type receivers struct {
 	URIs  []string
 	Conns atomic.Int64 // connections the broker opened to the receivers
 	srvs  []*http.Server
+	lean  []*leanServer
 	wg    sync.WaitGroup
 }
 
@@ -388,6 +389,9 @@ func (r *receivers) Close() {
 		if s.Shutdown(ctx) != nil {
 			s.Close()
 		}
+	}
+	for _, s := range r.lean {
+		s.close()
 	}
 	r.wg.Wait()
 }

@@ -21,9 +21,9 @@ func (s *NotifyReport) Markdown(w io.Writer) {
 		how = fmt.Sprintf("`POST /entityOperations/update`, %d updates a request", c.Batch)
 	}
 	p("%s subscriptions on %d entity types (%d each: watchedAttributes, q filters, and 5 decoys that never fire), "+
-		"notifications to %d local HTTP receivers; %s entities updated in turn at %s updates/s for %s (%s, open loop, %d connections), "+
+		"notifications to %d local HTTP receivers (%s server); %s entities updated in turn at %s updates/s for %s (%s, open loop, %d connections), "+
 		"every update owed %d notifications: %s notifications/s owed.\n\n",
-		fmtRate(float64(c.Subs)), c.Types, notifySlots, c.Receivers, fmtRate(float64(c.Entities)), fmtRate(c.Rate), c.Duration,
+		fmtRate(float64(c.Subs)), c.Types, notifySlots, c.Receivers, c.Receiver, fmtRate(float64(c.Entities)), fmtRate(c.Rate), c.Duration,
 		how, c.Workers, c.Match, fmtRate(c.Rate*float64(c.Match)))
 	p("| figure | value | goal | met |\n|---|---:|---|---|\n")
 	yes := func(b bool) string {

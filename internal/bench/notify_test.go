@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/bits"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -279,7 +281,19 @@ func TestLedgerCounts(t *testing.T) {
 	}
 }
 
+// receiverServers are the suite's two receiver servers.
+var receiverServers = []struct {
+	name  string
+	start func(int, *atomic.Pointer[ledger]) (*receivers, error)
+}{{"lean", startLeanReceivers}, {"nethttp", startReceivers}}
+
 func TestReceiversOverHTTP(t *testing.T) {
+	for _, rs := range receiverServers {
+		t.Run(rs.name, func(t *testing.T) { testReceiversOverHTTP(t, rs.start) })
+	}
+}
+
+func testReceiversOverHTTP(t *testing.T, start func(int, *atomic.Pointer[ledger]) (*receivers, error)) {
 	p := testPlan()
 	l := newLedger(p, 0, 0, 1000, 3, 1)
 	for s := range p.Subs() {
@@ -290,7 +304,7 @@ func TestReceiversOverHTTP(t *testing.T) {
 	}
 	var lp atomic.Pointer[ledger]
 	lp.Store(l)
-	r, err := startReceivers(3, &lp)
+	r, err := start(3, &lp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,6 +475,12 @@ func TestSteady(t *testing.T) {
 // over HTTP (keep-alive, 8 connections), sender included: the share of the
 // machine the receivers take from the broker at the suite's rates.
 func BenchmarkReceiversHTTP(b *testing.B) {
+	for _, rs := range receiverServers {
+		b.Run(rs.name, func(b *testing.B) { benchmarkReceiversHTTP(b, rs.start) })
+	}
+}
+
+func benchmarkReceiversHTTP(b *testing.B, start func(int, *atomic.Pointer[ledger]) (*receivers, error)) {
 	p := testPlan()
 	l := newLedger(p, 0, 0, int64(b.N)+1, 4, 1)
 	for s := range p.Subs() {
@@ -468,7 +488,7 @@ func BenchmarkReceiversHTTP(b *testing.B) {
 	}
 	var lp atomic.Pointer[ledger]
 	lp.Store(l)
-	r, err := startReceivers(4, &lp)
+	r, err := start(4, &lp)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -552,5 +572,67 @@ func TestTimeline(t *testing.T) {
 	want := "Delivered in each 5 seconds from the stream's start:" + strings.Repeat(" 50", 12) + " 20."
 	if got := timeline(long); got != want {
 		t.Errorf("long: %q, want %q", got, want)
+	}
+}
+
+// TestLeanReceiverWire: the lean receiver reads chunked bodies, honours
+// Connection: close and HTTP/1.0, keeps a connection for several requests,
+// and answers a malformed request with 400 and a close.
+func TestLeanReceiverWire(t *testing.T) {
+	p := testPlan()
+	l := newLedger(p, 0, 0, 10, 1, 1)
+	for s := range p.Subs() {
+		l.addSub(p.subID(s), s)
+	}
+	for seq := range int64(10) {
+		l.ack(seq)
+	}
+	var lp atomic.Pointer[ledger]
+	lp.Store(l)
+	r, err := startLeanReceivers(1, &lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	addr := strings.TrimSuffix(strings.TrimPrefix(r.URIs[0], "http://"), "/notify")
+	body := func(seq int64) string {
+		return string(notification(p, fmt.Sprintf("w-%d", seq), subFor(p, seq, 0), seq))
+	}
+	exchange := func(raw string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(c) // until the receiver closes
+		return string(out)
+	}
+	b0, b1, b2 := body(0), body(1), body(2)
+	chunked := fmt.Sprintf("%x\r\n%s\r\n%x;ext=1\r\n%s\r\n0\r\nTrailer: x\r\n\r\n", 10, b1[:10], len(b1)-10, b1[10:])
+	got := exchange("POST /notify HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(b0)) + "\r\n\r\n" + b0 +
+		"POST /notify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked +
+		"POST /notify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(b2)) + "\r\n\r\n" + b2)
+	if strings.Count(got, "HTTP/1.1 204 No Content\r\n\r\n") != 3 || len(got) != 3*len(resp204) {
+		t.Errorf("three requests on one connection, the last with Connection: close: %q", got)
+	}
+	if got := exchange("POST /notify HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"); got != string(resp204) {
+		t.Errorf("HTTP/1.0: %q (want one 204, then close)", got)
+	}
+	if got := exchange("garbage\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("malformed request line: %q", got)
+	}
+	if got := exchange("POST /notify HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"); !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Errorf("bad chunk size: %q", got)
+	}
+	if got := exchange("GET /notify HTTP/1.1\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 405") {
+		t.Errorf("GET: %q", got)
+	}
+	r.Close()
+	if d, _ := l.tally(0, 10); d != 3 {
+		t.Errorf("delivered %d of the 3 notifications", d)
 	}
 }

@@ -31,16 +31,19 @@ const (
 
 // NotifyConfig describes one run of the notification suite.
 type NotifyConfig struct {
-	Qala         string
-	QalaArgs     []string // extra arguments of "qala serve"
-	Short        bool
-	Subs         int           // subscriptions, a multiple of notifySlots
-	Entities     int           // entities updated in turn
-	Rate         float64       // updates per second
-	Duration     time.Duration // of each stream
-	Batch        int           // updates per request: 1 = PATCH /entities/{id}/attrs, more = POST /entityOperations/update
-	Workers      int           // connections of the stream
-	Receivers    int           // HTTP listeners
+	Qala      string
+	QalaArgs  []string // extra arguments of "qala serve"
+	Short     bool
+	Subs      int           // subscriptions, a multiple of notifySlots
+	Entities  int           // entities updated in turn
+	Rate      float64       // updates per second
+	Duration  time.Duration // of each stream
+	Batch     int           // updates per request: 1 = PATCH /entities/{id}/attrs, more = POST /entityOperations/update
+	Workers   int           // connections of the stream
+	Receivers int           // HTTP listeners
+	// Receiver is the receivers' HTTP server: "lean" (default; see
+	// notify_lean.go) or "nethttp" (net/http).
+	Receiver     string
 	ProbeTimeout time.Duration // bound of the wait for the probe's notifications
 	DrainTimeout time.Duration // bound of the wait for delivery after the stream
 	StallTimeout time.Duration // stop waiting when nothing arrives for this long
@@ -77,6 +80,7 @@ type NotifyReport struct {
 		Batch     int     `json:"batch"`
 		Workers   int     `json:"workers"`
 		Receivers int     `json:"receivers"`
+		Receiver  string  `json:"receiver_server"`
 		Short     bool    `json:"short"`
 	} `json:"config"`
 	WriteNoSubs  *paceResult `json:"write_without_subscriptions,omitempty"`
@@ -180,6 +184,10 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	rc := &rep.Config
 	rc.Subs, rc.Types, rc.Match, rc.Entities, rc.Rate = cfg.Subs, plan.Types, notifyMatch, cfg.Entities, cfg.Rate
 	rc.Duration, rc.Batch, rc.Workers, rc.Receivers, rc.Short = cfg.Duration.String(), cfg.Batch, cfg.Workers, cfg.Receivers, cfg.Short
+	rc.Receiver = cfg.Receiver
+	if rc.Receiver == "" {
+		rc.Receiver = "lean"
+	}
 
 	// Updates are numbered across the run: the stream without subscriptions,
 	// one probe update per type, the measured stream.
@@ -191,7 +199,11 @@ func RunNotifySuite(ctx context.Context, cfg NotifyConfig) (*NotifyReport, error
 	led := newLedger(plan, probe, measured, end-probe, cfg.Receivers, secs)
 	var lp atomic.Pointer[ledger]
 	lp.Store(led)
-	recv, err := startReceivers(cfg.Receivers, &lp)
+	start := startLeanReceivers
+	if cfg.Receiver == "nethttp" {
+		start = startReceivers
+	}
+	recv, err := start(cfg.Receivers, &lp)
 	if err != nil {
 		return nil, err
 	}
