@@ -235,9 +235,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("suite", "suite -qala PATH [-short] [flags]", stderr)
-	qala := fs.String("qala", "", "`path` of the qala binary (required)")
-	short := fs.Bool("short", false, "quick variant: 3 s per run, 2,000 prepared, 50,000 loaded entities")
+	sc := newSuiteCmd("suite", "quick variant: 3 s per run, 2,000 prepared, 50,000 loaded entities", true, stderr)
+	fs := sc.fs
 	d := fs.Duration("d", 0, "`duration` of each run (default 10s; 3s with -short)")
 	c := fs.Int("c", 0, "workers of each run (default 64)")
 	entities := fs.Int("entities", 0, "entities prepared for retrieve, patch and query (default 10000; 2000 with -short)")
@@ -245,25 +244,14 @@ func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	loadC := fs.Int("load-c", 0, "workers of the load test (default 4)")
 	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load test (default 10m; 2m with -short)")
 	pprofDir := fs.String("pprof", "", "save Qala's CPU profile of each shape to `dir`/qala-SHAPE.pprof (needs /debug/pprof)")
-	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
-	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own (it then shares the tool's CPU and GC)")
-	keep := fs.Bool("keep", false, "keep the data directories and qala.log (their place is logged)")
-	if err := parse(fs, args); err != nil {
+	if err := sc.parse(args); err != nil {
 		return err
 	}
-	if *qala == "" {
-		fmt.Fprintln(stderr, "-qala is required")
-		fs.Usage()
-		return errUsage
-	}
-	cfg := DefaultSuiteConfig(*short)
-	cfg.Qala, cfg.Pprof, cfg.Keep, cfg.Log = *qala, *pprofDir, *keep, stderr
-	if !*inProcess {
-		self, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find own binary for the baseline process: %w", err)
-		}
-		cfg.BaselineBin = self
+	cfg := DefaultSuiteConfig(*sc.short)
+	cfg.Qala, cfg.Pprof, cfg.Keep, cfg.Log = *sc.qala, *pprofDir, *sc.keep, stderr
+	var err error
+	if cfg.BaselineBin, err = sc.baselineBin(); err != nil {
+		return err
 	}
 	setPositive(&cfg.Duration, *d)
 	setPositive(&cfg.Concurrency, *c)
@@ -271,28 +259,14 @@ func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	setPositive(&cfg.Load, *load)
 	setPositive(&cfg.LoadWorkers, *loadC)
 	setPositive(&cfg.LoadTimeout, *loadTimeout)
-	if cfg.Pprof != "" {
-		if err := os.MkdirAll(cfg.Pprof, 0o755); err != nil {
-			return fmt.Errorf("pprof directory: %w", err)
-		}
+	if err := mkdirPprof(cfg.Pprof); err != nil {
+		return err
 	}
 	rep, err := RunSuite(ctx, cfg)
-	if rep != nil {
-		rep.Markdown(stdout)
-		if *jsonFile != "" {
-			data, jerr := json.MarshalIndent(rep, "", "  ")
-			if jerr == nil {
-				jerr = writeFile(*jsonFile, append(data, '\n'))
-			}
-			if jerr != nil {
-				return fmt.Errorf("json report: %w", jerr)
-			}
-		}
-		if err == nil && len(rep.Errors) > 0 {
-			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
-		}
+	if rep == nil {
+		return err
 	}
-	return err
+	return sc.finish(stdout, rep, err)
 }
 
 func setPositive[T int | time.Duration](dst *T, v T) {
@@ -302,9 +276,8 @@ func setPositive[T int | time.Duration](dst *T, v T) {
 }
 
 func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("querysuite", "querysuite -qala PATH [-short] [flags]", stderr)
-	qala := fs.String("qala", "", "`path` of the qala binary (required)")
-	short := fs.Bool("short", false, "quick variant: 3 s per shape, 100,000 entities of which 10,000 AirQualityObserved")
+	sc := newSuiteCmd("querysuite", "quick variant: 3 s per shape, 100,000 entities of which 10,000 AirQualityObserved", true, stderr)
+	fs := sc.fs
 	d := fs.Duration("d", 0, "`duration` of each shape run (default 10s; 3s with -short)")
 	c := fs.Int("c", 0, "workers of each shape run (default 16)")
 	slowC := fs.Int("slow-c", 0, "workers of the types and attributes runs (default 2)")
@@ -314,25 +287,14 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load (default 15m; 3m with -short)")
 	seed := fs.Uint64("seed", 1, "seed of the query shapes' parameters")
 	memLimit := fs.String("memory-limit", "", "start Qala with --memory-limit `size` (e.g. 1536MiB)")
-	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
-	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
-	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
-	if err := parse(fs, args); err != nil {
+	if err := sc.parse(args); err != nil {
 		return err
 	}
-	if *qala == "" {
-		fmt.Fprintln(stderr, "-qala is required")
-		fs.Usage()
-		return errUsage
-	}
-	cfg := DefaultQuerySuiteConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed, cfg.MemoryLimit = *qala, *keep, stderr, *seed, *memLimit
-	if !*inProcess {
-		self, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find own binary for the baseline process: %w", err)
-		}
-		cfg.BaselineBin = self
+	cfg := DefaultQuerySuiteConfig(*sc.short)
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed, cfg.MemoryLimit = *sc.qala, *sc.keep, stderr, *seed, *memLimit
+	var err error
+	if cfg.BaselineBin, err = sc.baselineBin(); err != nil {
+		return err
 	}
 	setPositive(&cfg.Duration, *d)
 	setPositive(&cfg.Concurrency, *c)
@@ -344,28 +306,15 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	setPositive(&cfg.LoadWorkers, *loadC)
 	setPositive(&cfg.LoadTimeout, *loadTimeout)
 	rep, err := RunQuerySuite(ctx, cfg)
-	if rep != nil {
-		rep.Markdown(stdout)
-		if *jsonFile != "" {
-			data, jerr := json.MarshalIndent(rep, "", "  ")
-			if jerr == nil {
-				jerr = writeFile(*jsonFile, append(data, '\n'))
-			}
-			if jerr != nil {
-				return fmt.Errorf("json report: %w", jerr)
-			}
-		}
-		if err == nil && len(rep.Errors) > 0 {
-			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
-		}
+	if rep == nil {
+		return err
 	}
-	return err
+	return sc.finish(stdout, rep, err)
 }
 
 func cmdTemporalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("temporalsuite", "temporalsuite -qala PATH [-short] [flags]", stderr)
-	qala := fs.String("qala", "", "`path` of the qala binary (required)")
-	short := fs.Bool("short", false, "CI variant: 100 sensors × 3 days, 3 s per query shape")
+	sc := newSuiteCmd("temporalsuite", "CI variant: 100 sensors × 3 days, 3 s per query shape", true, stderr)
+	fs := sc.fs
 	sensors := fs.Int("sensors", 0, "sensors of the data set (default 1000; 100 with -short)")
 	days := fs.Int("days", 0, "days of 1-minute readings (default 30; 3 with -short)")
 	batch := fs.Int("batch", 0, "readings of each attribute per ingest request (default 1000)")
@@ -373,25 +322,14 @@ func cmdTemporalSuite(ctx context.Context, args []string, stdout, stderr io.Writ
 	d := fs.Duration("d", 0, "`duration` of each query shape (default 10s; 3s with -short)")
 	c := fs.Int("c", 0, "workers of the query shapes (default 2: the goals are latencies)")
 	typeLimit := fs.Int("type-limit", 0, "sensors of the type-wide aggregation (default 100)")
-	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
-	inProcess := fs.Bool("baseline-in-process", false, "run the baseline in the load tool's process instead of its own")
-	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
-	if err := parse(fs, args); err != nil {
+	if err := sc.parse(args); err != nil {
 		return err
 	}
-	if *qala == "" {
-		fmt.Fprintln(stderr, "-qala is required")
-		fs.Usage()
-		return errUsage
-	}
-	cfg := DefaultTemporalConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log = *qala, *keep, stderr
-	if !*inProcess {
-		self, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find own binary for the baseline process: %w", err)
-		}
-		cfg.BaselineBin = self
+	cfg := DefaultTemporalConfig(*sc.short)
+	cfg.Qala, cfg.Keep, cfg.Log = *sc.qala, *sc.keep, stderr
+	var err error
+	if cfg.BaselineBin, err = sc.baselineBin(); err != nil {
+		return err
 	}
 	setPositive(&cfg.Sensors, *sensors)
 	setPositive(&cfg.Days, *days)
@@ -401,28 +339,15 @@ func cmdTemporalSuite(ctx context.Context, args []string, stdout, stderr io.Writ
 	setPositive(&cfg.Concurrency, *c)
 	setPositive(&cfg.TypeLimit, *typeLimit)
 	rep, err := RunTemporalSuite(ctx, cfg)
-	if rep != nil {
-		rep.Markdown(stdout)
-		if *jsonFile != "" {
-			data, jerr := rep.JSON()
-			if jerr == nil {
-				jerr = writeFile(*jsonFile, append(data, '\n'))
-			}
-			if jerr != nil {
-				return fmt.Errorf("json report: %w", jerr)
-			}
-		}
-		if err == nil && len(rep.Errors) > 0 {
-			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
-		}
+	if rep == nil {
+		return err
 	}
-	return err
+	return sc.finish(stdout, rep, err)
 }
 
 func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("notifysuite", "notifysuite -qala PATH [-short] [flags]", stderr)
-	qala := fs.String("qala", "", "`path` of the qala binary (required)")
-	short := fs.Bool("short", false, "CI variant: 5 s streams, 2,000 entities, 4 receivers")
+	sc := newSuiteCmd("notifysuite", "CI variant: 5 s streams, 2,000 entities, 4 receivers", false, stderr)
+	fs := sc.fs
 	subs := fs.Int("subs", 0, "subscriptions, a multiple of 20 (default 1000)")
 	entities := fs.Int("entities", 0, "entities updated in turn (default 5000; 2000 with -short)")
 	rate := fs.Float64("rate", 0, "updates per second (default 2000)")
@@ -434,22 +359,18 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 	drainTimeout := fs.Duration("drain-timeout", 0, "bound of the wait for delivery after the stream (default 2m; 1m with -short)")
 	qalaArgs := fs.String("qala-args", "", "extra arguments of qala serve, space-separated")
 	pprofDir := fs.String("pprof", "", "save Qala's CPU profile and goroutines during the stream with subscriptions to `dir` (starts qala with --pprof)")
-	jsonFile := fs.String("json", "", "also write every figure as JSON to `file`")
-	keep := fs.Bool("keep", false, "keep the data directory and qala.log (their place is logged)")
-	if err := parse(fs, args); err != nil {
+	if err := sc.parse(args); err != nil {
 		return err
 	}
-	if *qala == "" {
-		fmt.Fprintln(stderr, "-qala is required")
-		fs.Usage()
+	if *receiver != "lean" && *receiver != "nethttp" {
+		fmt.Fprintf(stderr, "-receiver %q: lean or nethttp\n", *receiver)
 		return errUsage
 	}
-	cfg := DefaultNotifyConfig(*short)
-	cfg.Qala, cfg.Keep, cfg.Log, cfg.QalaArgs, cfg.Pprof = *qala, *keep, stderr, strings.Fields(*qalaArgs), *pprofDir
-	if cfg.Pprof != "" {
-		if err := os.MkdirAll(cfg.Pprof, 0o755); err != nil {
-			return fmt.Errorf("pprof directory: %w", err)
-		}
+	cfg := DefaultNotifyConfig(*sc.short)
+	cfg.Qala, cfg.Keep, cfg.Log, cfg.QalaArgs, cfg.Pprof = *sc.qala, *sc.keep, stderr, strings.Fields(*qalaArgs), *pprofDir
+	cfg.Receiver = *receiver
+	if err := mkdirPprof(cfg.Pprof); err != nil {
+		return err
 	}
 	setPositive(&cfg.Subs, *subs)
 	setPositive(&cfg.Entities, *entities)
@@ -461,26 +382,9 @@ func cmdNotifySuite(ctx context.Context, args []string, stdout, stderr io.Writer
 	setPositive(&cfg.Workers, *c)
 	setPositive(&cfg.Receivers, *receivers)
 	setPositive(&cfg.DrainTimeout, *drainTimeout)
-	if *receiver != "lean" && *receiver != "nethttp" {
-		fmt.Fprintf(stderr, "-receiver %q: lean or nethttp\n", *receiver)
-		return errUsage
-	}
-	cfg.Receiver = *receiver
 	rep, err := RunNotifySuite(ctx, cfg)
-	if rep != nil {
-		rep.Markdown(stdout)
-		if *jsonFile != "" {
-			data, jerr := rep.JSON()
-			if jerr == nil {
-				jerr = writeFile(*jsonFile, append(data, '\n'))
-			}
-			if jerr != nil {
-				return fmt.Errorf("json report: %w", jerr)
-			}
-		}
-		if err == nil && len(rep.Errors) > 0 {
-			err = fmt.Errorf("%d steps failed (see the report)", len(rep.Errors))
-		}
+	if rep == nil {
+		return err
 	}
-	return err
+	return sc.finish(stdout, rep, err)
 }
