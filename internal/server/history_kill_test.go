@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -19,30 +17,13 @@ import (
 // acknowledged reading is in the history, and every acknowledged update
 // left exactly one instance: none lost, none doubled.
 func TestKill9History(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills server processes")
-	}
-	dir := t.TempDir()
-	addr := freePort(t)
-	cmd := startServe(t, addr, dir)
-	base := "http://" + addr + "/ngsi-ld/v1"
-	client := &http.Client{Timeout: 5 * time.Second}
-	post := func(method, url, body string) (int, error) {
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
+	k := newKillRig(t)
+	base, client := k.base, k.client
 	const sensors = 4
 	for w := range sensors {
 		// Entities the updaters change; their creation is acknowledged
 		// before the stream starts.
-		if st, err := post("POST", base+"/entities", fmt.Sprintf(`{"id":"urn:ngsi-ld:Counter:%d","type":"Counter","n":{"type":"Property","value":-1}}`, w)); st != 201 {
+		if st, err := k.send("POST", "/entities", fmt.Sprintf(`{"id":"urn:ngsi-ld:Counter:%d","type":"Counter","n":{"type":"Property","value":-1}}`, w)); st != 201 {
 			t.Fatalf("create counter: %d %v", st, err)
 		}
 	}
@@ -50,72 +31,46 @@ func TestKill9History(t *testing.T) {
 	var mu sync.Mutex
 	ackedReadings := map[int]int{}  // sensor → readings acknowledged (a prefix of its stream)
 	ackedUpdates := map[int][]int{} // counter → values acknowledged
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range sensors {
-		wg.Add(2)
-		go func() { // temporal API: batches of 50 readings of one sensor, in order
-			defer wg.Done()
-			for b := 0; ; b++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var insts []string
-				for i := range 50 {
-					k := b*50 + i
-					insts = append(insts, fmt.Sprintf(`{"type":"Property","value":%d,"observedAt":%q}`, k, t0.Add(time.Duration(k)*time.Minute).Format(time.RFC3339)))
-				}
-				body := fmt.Sprintf(`{"id":"urn:ngsi-ld:Sensor:%d","type":"Sensor","pm25":[%s]}`, w, strings.Join(insts, ","))
-				st, err := post("POST", base+"/temporal/entities", body)
-				if err != nil {
-					return
-				}
-				if st != 201 && st != 204 {
-					t.Errorf("temporal write: %d", st)
-					return
-				}
-				mu.Lock()
-				ackedReadings[w] = (b + 1) * 50
-				mu.Unlock()
+	// Writers 0..sensors-1 write batches of 50 readings of one sensor, in
+	// order, through the temporal API; writers sensors.. update one
+	// counter each through the entity API (no observedAt, one value each).
+	k.streamAndKill(2*sensors, 1500*time.Millisecond, func(w, i int) bool {
+		if w < sensors {
+			var insts []string
+			for j := range 50 {
+				n := i*50 + j
+				insts = append(insts, fmt.Sprintf(`{"type":"Property","value":%d,"observedAt":%q}`, n, t0.Add(time.Duration(n)*time.Minute).Format(time.RFC3339)))
 			}
-		}()
-		go func() { // entity API: updates without observedAt, one value each
-			defer wg.Done()
-			for v := 0; ; v++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				st, err := post("PATCH", fmt.Sprintf("%s/entities/urn:ngsi-ld:Counter:%d/attrs", base, w), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, v))
-				if err != nil {
-					return
-				}
-				if st != 204 {
-					t.Errorf("update: %d", st)
-					return
-				}
-				mu.Lock()
-				ackedUpdates[w] = append(ackedUpdates[w], v)
-				mu.Unlock()
+			body := fmt.Sprintf(`{"id":"urn:ngsi-ld:Sensor:%d","type":"Sensor","pm25":[%s]}`, w, strings.Join(insts, ","))
+			st, err := k.send("POST", "/temporal/entities", body)
+			if err != nil {
+				return false
 			}
-		}()
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	close(stop)
-	wg.Wait()
+			if st != 201 && st != 204 {
+				t.Errorf("temporal write: %d", st)
+				return false
+			}
+			mu.Lock()
+			ackedReadings[w] = (i + 1) * 50
+			mu.Unlock()
+			return true
+		}
+		c := w - sensors
+		st, err := k.send("PATCH", fmt.Sprintf("/entities/urn:ngsi-ld:Counter:%d/attrs", c), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, i))
+		if err != nil {
+			return false
+		}
+		if st != 204 {
+			t.Errorf("update: %d", st)
+			return false
+		}
+		mu.Lock()
+		ackedUpdates[c] = append(ackedUpdates[c], i)
+		mu.Unlock()
+		return true
+	})
 
-	cmd = startServe(t, addr, dir)
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
+	k.restart()
 	get := func(url string, v any) int {
 		resp, err := client.Get(url)
 		if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -56,95 +57,134 @@ func startServe(t *testing.T, addr, dir string) *exec.Cmd {
 	return nil
 }
 
-// TestKill9 streams creates and batch upserts into a real `qala serve`
-// process, kills it with SIGKILL mid-stream, restarts it on the same data
-// and checks that every write that was acknowledged (201) is there.
-func TestKill9(t *testing.T) {
+// killRig is a real `qala serve` process (the test binary re-executed) on
+// a data directory, to stream writes into, kill with SIGKILL and restart.
+type killRig struct {
+	t      *testing.T
+	addr   string
+	dir    string
+	base   string // the NGSI-LD API's root URL
+	cmd    *exec.Cmd
+	client *http.Client
+}
+
+func newKillRig(t *testing.T) *killRig {
 	if testing.Short() {
 		t.Skip("starts and kills server processes")
 	}
-	dir := t.TempDir()
-	addr := freePort(t)
-	cmd := startServe(t, addr, dir)
-	base := "http://" + addr + "/ngsi-ld/v1"
+	k := &killRig{t: t, addr: freePort(t), dir: t.TempDir(), client: &http.Client{Timeout: 5 * time.Second}}
+	k.base = "http://" + k.addr + "/ngsi-ld/v1"
+	k.cmd = startServe(t, k.addr, k.dir)
+	return k
+}
 
-	var mu sync.Mutex
-	var acked []string
+// send sends a JSON body (none if "") to path below the API's root and
+// returns the status.
+func (k *killRig) send(method, path, body string) (int, error) {
+	req, err := http.NewRequest(method, k.base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// streamAndKill runs writers goroutines, each calling write(w, 0),
+// write(w, 1), ... until write returns false (the server is gone, or the
+// writer failed) or the stream is over; after d it kills the server with
+// SIGKILL and returns once every writer has stopped.
+func (k *killRig) streamAndKill(writers int, d time.Duration, write func(w, i int) bool) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+	for w := range writers {
+		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				var ids []string
-				var req *http.Request
-				if i%4 == 3 { // every fourth request is a batch of 20
-					var parts []string
-					for j := 0; j < 20; j++ {
-						id := fmt.Sprintf("urn:ngsi-ld:WasteContainer:w%d-b%d-%d", w, i, j)
-						ids = append(ids, id)
-						parts = append(parts, fmt.Sprintf(`{"id":%q,"type":"WasteContainer","fillingLevel":{"type":"Property","value":%d}}`, id, j))
-					}
-					req, _ = http.NewRequest("POST", base+"/entityOperations/upsert", strings.NewReader("["+strings.Join(parts, ",")+"]"))
-				} else {
-					id := fmt.Sprintf("urn:ngsi-ld:WasteContainer:w%d-%d", w, i)
-					ids = append(ids, id)
-					req, _ = http.NewRequest("POST", base+"/entities", strings.NewReader(fmt.Sprintf(`{"id":%q,"type":"WasteContainer","fillingLevel":{"type":"Property","value":%d}}`, id, i)))
-				}
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				resp.Body.Close()
-				if resp.StatusCode == 201 || resp.StatusCode == 204 {
-					mu.Lock()
-					acked = append(acked, ids...)
-					mu.Unlock()
+				if !write(w, i) {
+					return
 				}
 			}
-		}(w)
+		})
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	time.Sleep(d)
+	if err := k.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		k.t.Fatal(err)
 	}
-	cmd.Wait()
+	k.cmd.Wait()
 	close(stop)
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
+}
+
+// restart starts the server again on the same data; it is stopped with
+// SIGTERM when the test ends.
+func (k *killRig) restart() {
+	k.cmd = startServe(k.t, k.addr, k.dir)
+	cmd := k.cmd
+	k.t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+}
+
+// TestKill9 streams creates and batch upserts into a real `qala serve`
+// process, kills it with SIGKILL mid-stream, restarts it on the same data
+// and checks that every write that was acknowledged (201) is there.
+func TestKill9(t *testing.T) {
+	k := newKillRig(t)
+	var mu sync.Mutex
+	var acked []string
+	k.streamAndKill(8, 1500*time.Millisecond, func(w, i int) bool {
+		var ids []string
+		var status int
+		var err error
+		if i%4 == 3 { // every fourth request is a batch of 20
+			var parts []string
+			for j := range 20 {
+				id := fmt.Sprintf("urn:ngsi-ld:WasteContainer:w%d-b%d-%d", w, i, j)
+				ids = append(ids, id)
+				parts = append(parts, fmt.Sprintf(`{"id":%q,"type":"WasteContainer","fillingLevel":{"type":"Property","value":%d}}`, id, j))
+			}
+			status, err = k.send("POST", "/entityOperations/upsert", "["+strings.Join(parts, ",")+"]")
+		} else {
+			id := fmt.Sprintf("urn:ngsi-ld:WasteContainer:w%d-%d", w, i)
+			ids = append(ids, id)
+			status, err = k.send("POST", "/entities", fmt.Sprintf(`{"id":%q,"type":"WasteContainer","fillingLevel":{"type":"Property","value":%d}}`, id, i))
+		}
+		if err != nil {
+			return false // the server is gone
+		}
+		if status == 201 || status == 204 {
+			mu.Lock()
+			acked = append(acked, ids...)
+			mu.Unlock()
+		}
+		return true
+	})
 	if len(acked) < 50 {
 		t.Fatalf("only %d writes acknowledged before the kill; the test proves nothing", len(acked))
 	}
 
-	cmd = startServe(t, addr, dir)
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
+	k.restart()
 	var missing int
 	var mmu sync.Mutex
 	ids := make(chan string)
 	var cw sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		cw.Add(1)
-		go func() {
-			defer cw.Done()
+	for range 8 {
+		cw.Go(func() {
 			for id := range ids {
-				resp, err := client.Get(base + "/entities/" + id)
-				status := 0
-				if err == nil {
-					status = resp.StatusCode
-					resp.Body.Close()
-				}
+				status, err := k.send("GET", "/entities/"+id, "")
 				if status != 200 {
 					mmu.Lock()
 					missing++
@@ -154,7 +194,7 @@ func TestKill9(t *testing.T) {
 					mmu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	for _, id := range acked {
 		ids <- id

@@ -6,9 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,9 +18,7 @@ import (
 // notification it gets twice has the same id both times, so it can drop
 // the copy.
 func TestKill9Notifications(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills server processes")
-	}
+	k := newKillRig(t)
 	var mu sync.Mutex
 	byValue := map[string]map[float64]string{} // counter → value → notification id
 	dupDiffID := 0
@@ -53,66 +49,31 @@ func TestKill9Notifications(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	dir := t.TempDir()
-	addr := freePort(t)
-	cmd := startServe(t, addr, dir)
-	base := "http://" + addr + "/ngsi-ld/v1"
-	client := &http.Client{Timeout: 5 * time.Second}
-	send := func(method, url, body string) (int, error) {
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	if st, err := send("POST", base+"/subscriptions", `{"type":"Subscription","entities":[{"type":"Counter"}],"watchedAttributes":["n"],
+	if st, err := k.send("POST", "/subscriptions", `{"type":"Subscription","entities":[{"type":"Counter"}],"watchedAttributes":["n"],
 		"notification":{"format":"keyValues","attributes":["n"],"endpoint":{"uri":"`+recv.URL+`"}}}`); st != 201 {
 		t.Fatalf("create subscription: %d %v", st, err)
 	}
 	const counters = 4
 	for w := range counters {
-		if st, err := send("POST", base+"/entities", fmt.Sprintf(`{"id":"urn:ngsi-ld:Counter:%d","type":"Counter","n":{"type":"Property","value":-1}}`, w)); st != 201 {
+		if st, err := k.send("POST", "/entities", fmt.Sprintf(`{"id":"urn:ngsi-ld:Counter:%d","type":"Counter","n":{"type":"Property","value":-1}}`, w)); st != 201 {
 			t.Fatalf("create counter: %d %v", st, err)
 		}
 	}
 	acked := make([]int, counters) // counter → values 0..acked-1 acknowledged
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range counters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for v := 0; ; v++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				st, err := send("PATCH", fmt.Sprintf("%s/entities/urn:ngsi-ld:Counter:%d/attrs", base, w), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, v))
-				if err != nil {
-					return
-				}
-				if st != 204 {
-					t.Errorf("update: %d", st)
-					return
-				}
-				mu.Lock()
-				acked[w] = v + 1
-				mu.Unlock()
-			}
-		}()
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	close(stop)
-	wg.Wait()
+	k.streamAndKill(counters, 1500*time.Millisecond, func(w, v int) bool {
+		st, err := k.send("PATCH", fmt.Sprintf("/entities/urn:ngsi-ld:Counter:%d/attrs", w), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, v))
+		if err != nil {
+			return false
+		}
+		if st != 204 {
+			t.Errorf("update: %d", st)
+			return false
+		}
+		mu.Lock()
+		acked[w] = v + 1
+		mu.Unlock()
+		return true
+	})
 	mu.Lock()
 	before := 0
 	for _, m := range byValue {
@@ -120,11 +81,7 @@ func TestKill9Notifications(t *testing.T) {
 	}
 	mu.Unlock()
 
-	cmd = startServe(t, addr, dir)
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
+	k.restart()
 	missing := func() (n int, example string) {
 		mu.Lock()
 		defer mu.Unlock()
