@@ -35,11 +35,14 @@ type h1Client struct {
 	targets map[string]*h1Target // by URI, a cache
 	idle    map[string][]*h1Conn // by h1Target.key; the most recently used last
 	sweep   *time.Timer          // closes connections idle too long; nil when there are none
+	busy    map[*h1Conn]struct{} // connections carrying a request
+	watch   *time.Timer          // watches the busy connections' contexts; nil when there are none
 	closed  bool
 }
 
 const (
 	h1IdleTimeout      = 30 * time.Second
+	h1WatchInterval    = 50 * time.Millisecond // how soon a cancelled request notices
 	h1HandshakeTimeout = 5 * time.Second
 	h1MaxTargets       = 4096     // URIs whose parsing is cached
 	h1MaxHeaderBytes   = 64 << 10 // status lines and headers of one response, 1xx included
@@ -53,6 +56,7 @@ func newH1Client(tlsConf *tls.Config, maxIdle int) *h1Client {
 		dialer:  net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 		targets: map[string]*h1Target{},
 		idle:    map[string][]*h1Conn{},
+		busy:    map[*h1Conn]struct{}{},
 	}
 }
 
@@ -133,7 +137,7 @@ func (c *h1Client) post(ctx context.Context, t *h1Target, req []byte) (h1Respons
 		if err == nil && res.keep {
 			c.put(conn)
 		} else {
-			conn.Close()
+			c.drop(conn)
 		}
 		if err != nil && fresh && conn.reused && try == 0 && ctx.Err() == nil {
 			continue
@@ -160,11 +164,13 @@ func (c *h1Client) fail(ctx context.Context, t *h1Target, err error) error {
 type h1Conn struct {
 	net.Conn
 	key    string
-	reused bool      // it served a request before
-	idleAt time.Time // when it went back to the pool
+	ctx    context.Context // of the request it carries; nil when idle
+	reused bool            // it served a request before
+	idleAt time.Time       // when it went back to the pool
 }
 
-// get takes an idle connection to t, or dials one (always when fresh).
+// get takes an idle connection to t, or dials one (always when fresh),
+// for a request of ctx.
 func (c *h1Client) get(ctx context.Context, t *h1Target, fresh bool) (*h1Conn, error) {
 	if !fresh {
 		c.mu.Lock()
@@ -174,12 +180,14 @@ func (c *h1Client) get(ctx context.Context, t *h1Target, fresh bool) (*h1Conn, e
 			conn = idle[n-1]
 			idle[n-1] = nil
 			c.idle[t.key] = idle[:n-1]
+			if time.Since(conn.idleAt) < h1IdleTimeout {
+				c.busyLocked(conn, ctx)
+				c.mu.Unlock()
+				return conn, nil
+			}
 		}
 		c.mu.Unlock()
 		if conn != nil {
-			if time.Since(conn.idleAt) < h1IdleTimeout {
-				return conn, nil
-			}
 			conn.Close() // and the older ones go with the next sweep
 		}
 	}
@@ -198,7 +206,49 @@ func (c *h1Client) get(ctx context.Context, t *h1Target, fresh bool) (*h1Conn, e
 		}
 		nc = tc
 	}
-	return &h1Conn{Conn: nc, key: t.key}, nil
+	conn := &h1Conn{Conn: nc, key: t.key}
+	c.mu.Lock()
+	c.busyLocked(conn, ctx)
+	c.mu.Unlock()
+	return conn, nil
+}
+
+// busyLocked marks conn as carrying a request of ctx. c.mu is held.
+//
+// Cancellation is watched here rather than with a context.AfterFunc per
+// request, which costs more than the rest of the request's bookkeeping:
+// every h1WatchInterval, the connections whose context is done get a
+// deadline in the past, which fails their pending write or read. (A
+// context's deadline is the connection's, and needs no watching.)
+func (c *h1Client) busyLocked(conn *h1Conn, ctx context.Context) {
+	conn.ctx = ctx
+	c.busy[conn] = struct{}{}
+	if c.watch == nil {
+		c.watch = time.AfterFunc(h1WatchInterval, c.watchBusy)
+	}
+}
+
+func (c *h1Client) watchBusy() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.busy {
+		if conn.ctx.Err() != nil {
+			conn.SetDeadline(time.Unix(1, 0))
+		}
+	}
+	c.watch = nil
+	if len(c.busy) > 0 {
+		c.watch = time.AfterFunc(h1WatchInterval, c.watchBusy)
+	}
+}
+
+// drop closes a connection that carried a request.
+func (c *h1Client) drop(conn *h1Conn) {
+	c.mu.Lock()
+	delete(c.busy, conn)
+	conn.ctx = nil
+	c.mu.Unlock()
+	conn.Close()
 }
 
 // put returns conn to the pool, or closes it when the pool is full.
@@ -206,6 +256,8 @@ func (c *h1Client) put(conn *h1Conn) {
 	conn.reused = true
 	conn.idleAt = time.Now()
 	c.mu.Lock()
+	delete(c.busy, conn)
+	conn.ctx = nil
 	idle := c.idle[conn.key]
 	if c.closed || len(idle) >= c.maxIdle {
 		c.mu.Unlock()
@@ -259,6 +311,10 @@ func (c *h1Client) Close() {
 		c.sweep.Stop()
 		c.sweep = nil
 	}
+	if c.watch != nil {
+		c.watch.Stop()
+		c.watch = nil
+	}
 	c.mu.Unlock()
 	for _, conns := range idle {
 		for _, conn := range conns {
@@ -277,14 +333,6 @@ func (conn *h1Conn) roundTrip(ctx context.Context, req []byte) (res h1Response, 
 	if err := conn.SetDeadline(dl); err != nil {
 		return res, true, err
 	}
-	// Cancellation moves the deadline to the past, which fails the
-	// pending write or read.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer func() {
-		if !stop() {
-			res.keep = false // its deadline is spoilt
-		}
-	}()
 	if _, err := conn.Write(req); err != nil {
 		return res, !errors.Is(err, os.ErrDeadlineExceeded), err
 	}
