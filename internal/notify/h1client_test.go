@@ -230,7 +230,9 @@ func TestH1Responses(t *testing.T) {
 			w.Header().Set("Retry-After", "7")
 			http.Error(w, "later", http.StatusServiceUnavailable)
 		}, 503, true, "7"},
-		{"redirect", func(w http.ResponseWriter, r *http.Request, n int) { http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect) }, 307, true, ""},
+		{"redirect", func(w http.ResponseWriter, r *http.Request, n int) {
+			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+		}, 307, true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rc := newRecorder(t, false, c.handle)
