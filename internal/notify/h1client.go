@@ -68,7 +68,6 @@ type h1Target struct {
 	host   string      // the Host header
 	path   string      // the request-target
 	auth   string      // Authorization from the URI's userinfo ("" for none), as net/http sends it
-	secret bool        // the URI has userinfo (kept out of error messages)
 }
 
 // target parses uri, or returns it from the cache.
@@ -108,7 +107,6 @@ func (c *h1Client) target(uri string) (*h1Target, error) {
 		t.tls.NextProtos = []string{"http/1.1"}
 	}
 	if u.User != nil {
-		t.secret = true
 		pw, _ := u.User.Password()
 		t.auth = "Basic " + basicAuth(u.User.Username(), pw)
 	}
@@ -133,19 +131,19 @@ func (c *h1Client) post(ctx context.Context, t *h1Target, req []byte) (h1Respons
 		if err != nil {
 			return h1Response{}, c.fail(ctx, t, err)
 		}
+		reused := conn.reused
 		res, fresh, err := conn.roundTrip(ctx, req)
 		if err == nil && res.keep {
 			c.put(conn)
 		} else {
 			c.drop(conn)
 		}
-		if err != nil && fresh && conn.reused && try == 0 && ctx.Err() == nil {
-			continue
+		if err == nil {
+			return res, nil
 		}
-		if err != nil {
+		if !fresh || !reused || try > 0 || ctx.Err() != nil {
 			return h1Response{}, c.fail(ctx, t, err)
 		}
-		return res, nil
 	}
 }
 
@@ -154,8 +152,11 @@ func (c *h1Client) fail(ctx context.Context, t *h1Target, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Done() != nil {
 		// Connection deadlines come from ctx (its deadline, or the
 		// past when it was cancelled): ctx is done, or about to be.
-		<-ctx.Done()
-		err = ctx.Err()
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	return fmt.Errorf("post %s: %w", t.key, err)
 }
