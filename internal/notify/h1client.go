@@ -62,12 +62,12 @@ func newH1Client(tlsConf *tls.Config, maxIdle int) *h1Client {
 
 // h1Target is a notification URI taken apart once.
 type h1Target struct {
-	key    string      // the connection pool's: scheme://host:port
-	addr   string      // host:port to dial
-	tls    *tls.Config // nil for http
-	host   string      // the Host header
-	path   string      // the request-target
-	auth   string      // Authorization from the URI's userinfo ("" for none), as net/http sends it
+	key  string      // the connection pool's: scheme://host:port
+	addr string      // host:port to dial
+	tls  *tls.Config // nil for http
+	host string      // the Host header
+	path string      // the request-target
+	auth string      // Authorization from the URI's userinfo ("" for none), as net/http sends it
 }
 
 // target parses uri, or returns it from the cache.
