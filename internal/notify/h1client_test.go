@@ -32,7 +32,8 @@ type seen struct {
 // with handle (204 when nil), counting connections.
 type recorder struct {
 	srv    *httptest.Server
-	conns  atomic.Int64
+	conns  atomic.Int64 // opened
+	open   atomic.Int64 // open now
 	mu     sync.Mutex
 	reqs   []seen
 	handle func(w http.ResponseWriter, r *http.Request, n int)
@@ -53,8 +54,12 @@ func newRecorder(t *testing.T, tlsSrv bool, handle func(w http.ResponseWriter, r
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	rc.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			rc.conns.Add(1)
+			rc.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			rc.open.Add(-1)
 		}
 	}
 	if tlsSrv {
@@ -446,20 +451,11 @@ func TestH1TLS(t *testing.T) {
 // TestH1Pool: the idle connections kept per host are bounded, and the
 // sweep closes those idle too long.
 func TestH1Pool(t *testing.T) {
-	var open atomic.Int64
 	rc := newRecorder(t, false, func(w http.ResponseWriter, r *http.Request, n int) {
 		time.Sleep(20 * time.Millisecond)
 		w.WriteHeader(204)
 	})
-	rc.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			rc.conns.Add(1)
-			open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
+	open := &rc.open
 	cl := newH1Client(nil, 3)
 	defer cl.Close()
 	var wg sync.WaitGroup
