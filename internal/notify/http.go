@@ -1,110 +1,86 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // httpTransport POSTs notifications (clause 7.2 of the HTTP binding: the
 // Notification in the body, Content-Type, Link when the context is not
 // embedded, NGSILD-Tenant for a non-default tenant, and every receiverInfo
-// entry as a header).
+// entry as a header) with h1Client, over HTTP/1.1. No proxy: notifications
+// go to the URI as given. Redirects are not followed: a notification is
+// not re-POSTed to wherever a 3xx points, and a 3xx is a failure.
 type httpTransport struct {
-	client *http.Client
+	client *h1Client
 }
 
 func newHTTPTransport(tlsConf *tls.Config, perHost int) *httpTransport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:             nil, // notifications go to the URI as given
-		DialContext:       dialer.DialContext,
-		ForceAttemptHTTP2: true,
-		// Several endpoints (URIs) often share a receiver (host:port), each
-		// with up to MaxInFlight attempts: keep their connections alive.
-		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   max(256, perHost),
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ExpectContinueTimeout: 0,
-		ResponseHeaderTimeout: 0, // the attempt's context bounds the whole exchange
-		TLSClientConfig:       tlsConf,
-		DisableCompression:    true,
-	}
-	return &httpTransport{client: &http.Client{
-		Transport: tr,
-		// A notification is not re-POSTed to wherever a redirect points.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &httpTransport{client: newH1Client(tlsConf, perHost)}
 }
 
+// requests holds request buffers; one that grew past 64 KiB is let go.
+var requests = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 func (t *httpTransport) Send(ctx context.Context, m *Message) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Endpoint.URI, bytes.NewReader(m.Body))
+	tg, err := t.client.target(m.Endpoint.URI)
 	if err != nil {
 		return 0, Permanent(fmt.Errorf("endpoint %q: %w", m.Endpoint.URI, err))
 	}
-	h := req.Header
-	for _, kv := range m.Endpoint.ReceiverInfo {
-		if !validHeader(kv.Key, kv.Value) {
-			return 0, Permanent(fmt.Errorf("receiverInfo %q cannot be sent as an HTTP header", kv.Key))
-		}
-		h.Set(kv.Key, kv.Value)
+	bp := requests.Get().(*[]byte)
+	req, err := appendRequest((*bp)[:0], tg, m)
+	if err != nil {
+		requests.Put(bp)
+		return 0, Permanent(err)
 	}
-	ct := m.ContentType
-	if ct == "" {
-		ct = "application/json"
+	resp, err := t.client.post(ctx, tg, req)
+	if cap(req) <= 64<<10 {
+		*bp = req
+		requests.Put(bp)
 	}
-	h.Set("Content-Type", ct)
-	if m.Link != "" {
-		h.Set("Link", m.Link)
-	}
-	if m.Tenant != "" {
-		h.Set("NGSILD-Tenant", m.Tenant)
-	}
-	h.Set("User-Agent", "qala-notify")
-	resp, err := t.client.Do(req)
 	if err != nil {
 		return 0, err
 	}
-	// Drain (a little of) the body so that the connection is reused.
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("endpoint answered %s", resp.Status)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			err = RetryAfter(err, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	if resp.status < 200 || resp.status > 299 {
+		err := fmt.Errorf("endpoint answered %s", strings.TrimSpace(strconv.Itoa(resp.status)+" "+resp.reason))
+		if resp.status == http.StatusTooManyRequests || resp.status == http.StatusServiceUnavailable {
+			err = RetryAfter(err, parseRetryAfter(resp.retryAfter, time.Now()))
 		}
-		return resp.StatusCode, err
+		return resp.status, err
 	}
-	return resp.StatusCode, nil
+	return resp.status, nil
 }
 
 func (t *httpTransport) Close() error {
-	t.client.CloseIdleConnections()
+	t.client.Close()
 	return nil
 }
 
 // validHeader reports whether name is an RFC 9110 token and value has no
 // control characters but tab.
 func validHeader(name, value string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	return name != "" && validToken(name) && validValue(value)
+}
+
+func validToken[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
 			return false
 		}
 	}
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
+	return true
+}
+
+func validValue[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
 		}
 	}
