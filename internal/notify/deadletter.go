@@ -157,7 +157,12 @@ func (d *Dispatcher) deadLetter(q *queue, it *item, status int, err error, now t
 	q.mu.Lock()
 	del := q.settle(it)
 	q.mu.Unlock()
-	if del {
+	switch {
+	case del && held:
+		// persist wrote it to the outbox meanwhile, perhaps after the
+		// deletion above.
+		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+	case del:
 		d.forget([]delReq{{q: q, seq: it.seq, sub: it.msg.Subscription}})
 	}
 }
