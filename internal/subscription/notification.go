@@ -21,14 +21,15 @@ import (
 // at that Unix nanosecond): deterministic, so that a notification rendered
 // again after a crash has the id its receiver may have seen already.
 func NotificationID(tenant, sub string, seq uint64) string {
-	h := sha256.New()
-	h.Write([]byte(tenant))
-	h.Write([]byte{0})
-	h.Write([]byte(sub))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	h.Write(b[:])
-	return "urn:ngsi-ld:Notification:" + hex.EncodeToString(h.Sum(nil)[:16])
+	var buf [256]byte
+	in := append(append(append(buf[:0], tenant...), 0), sub...)
+	in = binary.BigEndian.AppendUint64(in, seq)
+	sum := sha256.Sum256(in)
+	const prefix = "urn:ngsi-ld:Notification:"
+	var out [len(prefix) + 32]byte
+	copy(out[:], prefix)
+	hex.Encode(out[len(prefix):], sum[:16])
+	return string(out[:])
 }
 
 const (
