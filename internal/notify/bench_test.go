@@ -14,8 +14,8 @@ import (
 )
 
 // BenchmarkDispatch measures notifications/s delivered to a local HTTP
-// receiver: Enqueue in batches of 100 (each a synced outbox write), until
-// every one is acknowledged by the receiver.
+// receiver: Enqueue in batches of 100 (held in memory until delivered, see
+// Options.Hold), until every one is acknowledged by the receiver.
 //
 //	go test -run '^$' -bench BenchmarkDispatch -benchtime 100000x ./internal/notify/
 func BenchmarkDispatch(b *testing.B) {

@@ -115,9 +115,17 @@ func (d *Dispatcher) deadLetter(q *queue, it *item, status int, err error, now t
 		b.Delete(deadKey(k), nil)
 		dropped = append(dropped, m)
 	}
-	// No fsync: if the move is lost in a crash, the message is still in the
-	// outbox and is tried again.
-	cerr := b.Commit(pebble.NoSync)
+	// No fsync for a message in the outbox: if the move is lost in a crash,
+	// it is still there and is tried again. One held only in memory has no
+	// such copy.
+	q.mu.Lock()
+	held := it.w != nil || it.writing
+	q.mu.Unlock()
+	wo := pebble.NoSync
+	if held {
+		wo = d.wopts
+	}
+	cerr := b.Commit(wo)
 	if cerr != nil {
 		dl.m.Delete(it.seq)
 		for _, m := range dropped {
@@ -125,6 +133,11 @@ func (d *Dispatcher) deadLetter(q *queue, it *item, status int, err error, now t
 		}
 	}
 	dl.mu.Unlock()
+	if cerr != nil && held {
+		// Enqueue, still waiting for it, writes it to the outbox.
+		d.log.Error("notification dead letter: write failed", "err", cerr)
+		return
+	}
 	if cerr != nil {
 		d.log.Error("notification dead letter: write failed; the message stays in the outbox", "err", cerr)
 		q.mu.Lock()
@@ -141,7 +154,17 @@ func (d *Dispatcher) deadLetter(q *queue, it *item, status int, err error, now t
 	if d.metrics != nil {
 		d.metrics.deadLettered(it.msg, q.label, len(dropped))
 	}
-	d.forget([]delReq{{q: q, seq: it.seq, sub: it.msg.Subscription}})
+	q.mu.Lock()
+	del := q.settle(it)
+	q.mu.Unlock()
+	switch {
+	case del && held:
+		// persist wrote it to the outbox meanwhile, perhaps after the
+		// deletion above.
+		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+	case del:
+		d.forget([]delReq{{q: q, seq: it.seq, sub: it.msg.Subscription}})
+	}
 }
 
 // DeadLetter is a dead letter as the admin API shows it.

@@ -69,6 +69,12 @@ type Options struct {
 	// Dispatcher closes them on Close. A URI whose scheme has no transport
 	// is dead-lettered at once.
 	Transports map[string]Transport
+	// Hold is how long Enqueue keeps messages for a healthy endpoint only
+	// in memory, waiting for their delivery, before it writes those not
+	// delivered yet to the outbox (500 ms). Most messages are delivered
+	// within it and never touch the disk. <0: every message is written
+	// first.
+	Hold time.Duration
 	// CloseGrace is how long Close lets in-flight attempts finish before
 	// cancelling them (1 s); the messages stay in the outbox either way.
 	CloseGrace time.Duration
@@ -110,15 +116,20 @@ func (o *Options) setDefaults() {
 	if o.CloseGrace <= 0 {
 		o.CloseGrace = time.Second
 	}
+	if o.Hold == 0 {
+		o.Hold = 500 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 }
 
-// Dispatcher is the Sink that delivers notifications. Every message is
-// written to the outbox (a synced pebble batch per Enqueue call) before
-// Enqueue returns, then handed to its endpoint's queue; it is deleted from
-// the outbox once delivered or dead-lettered. Each endpoint has its own
+// Dispatcher is the Sink that delivers notifications. Enqueue hands the
+// messages of healthy endpoints to their queues in memory and waits up to
+// Options.Hold for their delivery; those not delivered by then, and those
+// of endpoints that are failing or behind, are written to the outbox (a
+// synced pebble batch per Enqueue call) before Enqueue returns, and
+// deleted from it once delivered or dead-lettered. Each endpoint has its own
 // bounded in-memory queue and its own workers, so a slow or dead endpoint
 // holds up nothing but its own messages; what does not fit in memory stays
 // in the outbox and is loaded a few hundred at a time as the queue drains.
@@ -224,8 +235,8 @@ func Open(opts Options) (*Dispatcher, error) {
 }
 
 // Enqueue implements Sink. The Dispatcher keeps msgs: the caller must not
-// modify them afterwards. It waits only for the outbox write, never for an
-// endpoint.
+// modify them afterwards. It waits for the outbox write and at most
+// Options.Hold for endpoints.
 func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -242,9 +253,6 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 	first := d.seq.Add(n) - n + 1
 	items := make([]item, len(msgs))
 	groups := make(map[*queue][]*item, 4)
-	b := d.db.NewBatch()
-	defer b.Close()
-	var buf []byte
 	now := time.Now()
 	for i, m := range msgs {
 		if m == nil {
@@ -254,10 +262,58 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 		it := &items[i]
 		*it = item{seq: first + uint64(i), msg: m, enqueued: now, size: len(m.Body)}
 		groups[q] = append(groups[q], it)
-		buf = appendMessage(buf[:0], m)
-		if err := b.Set(outboxKey(q.hash, it.seq), buf, nil); err != nil {
-			return err
+	}
+	w := newWaiter() // w.left starts at 1 so that it reaches 0 only after this loop
+	if d.opts.Hold > 0 {
+		for q, its := range groups {
+			w.left.Add(int64(len(its)))
+			if q.hold(its, w) {
+				w.groups[q] = its
+				delete(groups, q)
+				continue
+			}
+			w.left.Add(-int64(len(its)))
 		}
+	}
+	if err := d.write(groups); err != nil {
+		return err
+	}
+	if len(w.groups) == 0 {
+		return nil
+	}
+	w.release()
+	t := time.NewTimer(d.opts.Hold)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	if err := d.persist(w); err != nil {
+		return fmt.Errorf("notify: outbox write: %w", err)
+	}
+	return nil
+}
+
+// write writes the items of groups to the outbox and hands them to their
+// queues.
+func (d *Dispatcher) write(groups map[*queue][]*item) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	b := d.db.NewBatch()
+	defer b.Close()
+	var buf []byte
+	n := 0
+	for q, its := range groups {
+		for _, it := range its {
+			buf = appendMessage(buf[:0], it.msg)
+			if err := b.Set(outboxKey(q.hash, it.seq), buf, nil); err != nil {
+				return err
+			}
+		}
+		n += len(its)
 	}
 	// Reserve the sequence numbers before they become visible in the
 	// outbox, so that a queue loading from the outbox skips them.
@@ -269,15 +325,15 @@ func (d *Dispatcher) Enqueue(ctx context.Context, msgs []*Message) error {
 		return fmt.Errorf("notify: outbox write: %w", err)
 	}
 	d.stored.Add(int64(n))
-	var last string
-	var c *atomic.Int64
-	for i, m := range msgs {
-		if i == 0 || m.Subscription != last {
-			last, c = m.Subscription, d.subDepth(m.Subscription)
-		}
-		c.Add(1)
-	}
 	for q, its := range groups {
+		var last string
+		var c *atomic.Int64
+		for i, it := range its {
+			if i == 0 || it.msg.Subscription != last {
+				last, c = it.msg.Subscription, d.subDepth(it.msg.Subscription)
+			}
+			c.Add(1)
+		}
 		q.admit(its)
 	}
 	return nil

@@ -327,8 +327,9 @@ func TestIdleQueueSweep(t *testing.T) {
 }
 
 // TestLive: a message whose subscription was deleted while it waited (here
-// in a backoff after a failure) is dropped unsent (clause 5.8.5); the next
-// subscription's message to the same endpoint is the first to arrive.
+// in a backoff after a failure, longer than Options.Hold) is dropped unsent
+// (clause 5.8.5); the next subscription's message to the same endpoint is
+// the first to arrive.
 func TestLive(t *testing.T) {
 	rc := newReceiver(t, false)
 	rc.setFail(func(_ *http.Request, n int64) int {
@@ -339,7 +340,7 @@ func TestLive(t *testing.T) {
 	})
 	var deleted sync.Map
 	reg := prometheus.NewRegistry()
-	d := openTest(t, t.TempDir(), Options{Registerer: reg, BackoffBase: 200 * time.Millisecond, Live: func(m *Message) bool {
+	d := openTest(t, t.TempDir(), Options{Registerer: reg, BackoffBase: 2 * time.Second, Live: func(m *Message) bool {
 		_, gone := deleted.Load(m.Subscription)
 		return !gone
 	}})

@@ -21,8 +21,12 @@ type metrics struct {
 	dropped    prometheus.Counter
 	deadDrops  prometheus.Counter
 	latency    *prometheus.HistogramVec
-	series     sync.Map // subscription "\x00" endpoint -> *series
+
+	mu     sync.RWMutex
+	series map[seriesKey]*series
 }
+
+type seriesKey struct{ sub, label string }
 
 // series are the counters of one subscription and endpoint, looked up once.
 type series struct {
@@ -31,20 +35,28 @@ type series struct {
 }
 
 func (m *metrics) seriesOf(sub, label string) *series {
-	k := sub + "\x00" + label
-	if s, ok := m.series.Load(k); ok {
-		return s.(*series)
+	k := seriesKey{sub, label}
+	m.mu.RLock()
+	s := m.series[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
 	}
-	s := &series{sent: m.sent.WithLabelValues(sub, label), failed: m.failed.WithLabelValues(sub, label),
-		retried: m.retried.WithLabelValues(sub, label), latency: m.latency.WithLabelValues(label)}
-	m.series.Store(k, s)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.series[k]; s == nil {
+		s = &series{sent: m.sent.WithLabelValues(sub, label), failed: m.failed.WithLabelValues(sub, label),
+			retried: m.retried.WithLabelValues(sub, label), latency: m.latency.WithLabelValues(label)}
+		m.series[k] = s
+	}
 	return s
 }
 
 func newMetrics(reg prometheus.Registerer, d *Dispatcher) (*metrics, error) {
 	labels := []string{"subscription", "endpoint"}
 	m := &metrics{
-		reg: reg,
+		reg:    reg,
+		series: map[seriesKey]*series{},
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qala_notify_sent_total",
 			Help: "Notifications delivered (2xx, or the MQTT publish completed)."}, labels),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qala_notify_failed_total",
@@ -115,12 +127,13 @@ func (m *metrics) deadLettered(msg *Message, label string, dropped int) {
 
 // forget drops a subscription's series.
 func (m *metrics) forget(sub string) {
-	m.series.Range(func(k, _ any) bool {
-		if s := k.(string); len(s) > len(sub) && s[:len(sub)] == sub && s[len(sub)] == 0 {
-			m.series.Delete(k)
+	m.mu.Lock()
+	for k := range m.series {
+		if k.sub == sub {
+			delete(m.series, k)
 		}
-		return true
-	})
+	}
+	m.mu.Unlock()
 	l := prometheus.Labels{"subscription": sub}
 	m.sent.DeletePartialMatch(l)
 	m.failed.DeletePartialMatch(l)

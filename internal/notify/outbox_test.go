@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 // killChild enqueues batches of notifications to uri until killed and
 // prints the id of every message Enqueue acknowledged.
 func killChild(dir, uri string) int {
-	d, err := Open(Options{Dir: dir, Logger: quietLogger(), MaxInFlight: 2, QueueBound: 100})
+	// A short Hold: most messages are written to the outbox after being
+	// held in memory (the rest, once the queue is behind, before).
+	d, err := Open(Options{Dir: dir, Logger: quietLogger(), MaxInFlight: 2, QueueBound: 100, Hold: time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

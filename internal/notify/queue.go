@@ -16,10 +16,20 @@ type item struct {
 	size     int
 	attempts int
 	loaded   bool // read back from the outbox (after a spill or a restart)
+
+	// Held in memory only (see Options.Hold), with q.mu: w is the
+	// Enqueue waiting for the message, nil once it is delivered or
+	// durable; writing is set while persist writes it to the outbox, and
+	// done when its attempts ended meanwhile.
+	w       *waiter
+	writing bool
+	done    bool
 }
 
-// queue is one endpoint's delivery state. Every message of the endpoint is
-// in the outbox until delivered or dead-lettered; up to QueueBound of them
+// queue is one endpoint's delivery state. A message is held only in
+// memory (item.w set) while the Enqueue that brought it waits for its
+// delivery; after that, every undelivered message of the endpoint is in
+// the outbox until delivered or dead-lettered. Up to QueueBound of them
 // (and QueueBytes of body) are also in pending. When more arrive, the queue
 // is spilled: the extra ones are only in the outbox, all at or after
 // loadFrom, and the workers load them as pending drains.
@@ -41,6 +51,7 @@ type queue struct {
 	workers  int
 	stopped  bool
 	gone     bool      // retired by the idle sweep: Enqueue must take a fresh queue
+	behind   bool      // held messages outlived Options.Hold: new ones are written first until pending empties
 	active   time.Time // last admit or attempt
 
 	failures     int // consecutive failed attempts
@@ -71,6 +82,45 @@ func (q *queue) push(it *item) {
 	q.present[it.seq] = struct{}{}
 	q.pending = append(q.pending, it)
 	q.bytes += it.size
+}
+
+// hold takes its into pending, in memory only, for w; false when q should
+// not hold them (it is spilled, failing, behind or full: they are written
+// to the outbox first) or was retired.
+func (q *queue) hold(its []*item, w *waiter) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	size := 0
+	for _, it := range its {
+		size += it.size
+	}
+	if q.gone || q.spilled || q.behind || q.failures > 0 ||
+		len(q.pending)+len(its) > q.d.opts.QueueBound || q.bytes+size > q.d.opts.QueueBytes {
+		return false
+	}
+	for _, it := range its {
+		it.w = w
+		q.pending = append(q.pending, it)
+	}
+	q.bytes += size
+	q.active = time.Now()
+	q.kick()
+	return true
+}
+
+// settle ends the attempts of it (delivered, dropped or dead-lettered),
+// and reports whether its outbox record is to be deleted. q.mu is held.
+func (q *queue) settle(it *item) bool {
+	switch {
+	case it.writing:
+		it.done = true // persist deletes the record it writes
+		return false
+	case it.w != nil:
+		it.w.release()
+		it.w = nil
+		return false
+	}
+	return true
 }
 
 // reserve marks its as coming (see Enqueue); false when q was retired.
@@ -191,6 +241,9 @@ func (q *queue) next() *item {
 	q.pending[0] = nil
 	q.pending = q.pending[1:]
 	q.bytes -= it.size
+	if len(q.pending) == 0 && !q.spilled {
+		q.behind = false // caught up
+	}
 	return it
 }
 
@@ -233,11 +286,14 @@ const liveAfter = 250 * time.Millisecond
 func (q *queue) drop(it *item) {
 	q.mu.Lock()
 	q.inflight--
+	del := q.settle(it)
 	q.mu.Unlock()
 	if q.d.metrics != nil {
 		q.d.metrics.dropped.Inc()
 	}
-	q.d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+	if del {
+		q.d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+	}
 }
 
 // finish records the outcome of an attempt.
@@ -254,9 +310,12 @@ func (q *queue) finish(it *item, status int, err error) {
 		if recovered {
 			q.kick() // back to MaxInFlight workers
 		}
+		del := q.settle(it)
 		q.mu.Unlock()
 		d.report(it, q.label, true, status, nil, true, now)
-		d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+		if del {
+			d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
+		}
 		return
 	}
 	if d.stopping.Load() && errors.Is(err, context.Canceled) {

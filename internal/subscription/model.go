@@ -154,6 +154,7 @@ type compiled struct {
 	nctx    *jsonld.Context // notifications are compacted with it: jsonldContext, else ctx
 	index   indexKey        // where the subscription sits in its tenant's index
 	sig     string          // renderSig
+	env     *envParts       // of its notifications
 
 	// guarded by the Registry's mutex
 	status   Status

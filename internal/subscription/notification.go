@@ -21,14 +21,15 @@ import (
 // at that Unix nanosecond): deterministic, so that a notification rendered
 // again after a crash has the id its receiver may have seen already.
 func NotificationID(tenant, sub string, seq uint64) string {
-	h := sha256.New()
-	h.Write([]byte(tenant))
-	h.Write([]byte{0})
-	h.Write([]byte(sub))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	h.Write(b[:])
-	return "urn:ngsi-ld:Notification:" + hex.EncodeToString(h.Sum(nil)[:16])
+	var buf [256]byte
+	in := append(append(append(buf[:0], tenant...), 0), sub...)
+	in = binary.BigEndian.AppendUint64(in, seq)
+	sum := sha256.Sum256(in)
+	const prefix = "urn:ngsi-ld:Notification:"
+	var out [len(prefix) + 32]byte
+	copy(out[:], prefix)
+	hex.Encode(out[len(prefix):], sum[:16])
+	return string(out[:])
 }
 
 const (
@@ -203,21 +204,47 @@ func (c *compiled) data(docs []ngsild.Doc, es []*ngsild.Entity) json.RawMessage 
 
 // envelope wraps data in a Notification (clause 5.3.1) to c's endpoint.
 func (c *compiled) envelope(id string, seq uint64, now time.Time, data json.RawMessage) *notify.Message {
-	ep := c.endpoint()
-	body := ngsild.Doc{}
-	if ep.Accept == mtLD || ep.Accept == mtGeo {
-		body = body.Add("@context", ContextValue(c.nctx))
+	e := c.env
+	if e == nil {
+		e = c.envelopeParts()
 	}
-	body = body.Add("id", id).Add("type", "Notification").Add("subscriptionId", c.ID).Add("notifiedAt", ts(now)).Add("data", data)
-	b, err := body.AppendJSON(nil)
-	if err != nil {
-		b = []byte(`{"id":"` + id + `","type":"Notification","subscriptionId":"` + c.ID + `","data":[]}`)
+	b := make([]byte, 0, len(e.head)+len(id)+len(e.mid)+len(timeFormat)+len(data)+16)
+	b = append(b, e.head...)
+	b = append(b, id...)
+	b = append(b, e.mid...)
+	b = now.UTC().AppendFormat(b, timeFormat)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	b = append(b, '}')
+	return &notify.Message{ID: id, Tenant: c.Tenant, Subscription: c.ID, Endpoint: e.ep, ContentType: e.ep.Accept,
+		Link: e.link, Body: b, Seq: seq, Created: now}
+}
+
+// envParts is what every notification of a subscription shares besides
+// its id, time and data: the body is head, id, mid, notifiedAt, data.
+type envParts struct {
+	ep   notify.Endpoint
+	link string
+	head []byte // {"@context":…,"id":"   ({"id":" without @context)
+	mid  []byte // ","type":"Notification","subscriptionId":…,"notifiedAt":"
+}
+
+// envelopeParts prepares c's envParts (c.env once c is compiled).
+func (c *compiled) envelopeParts() *envParts {
+	e := &envParts{ep: c.endpoint(), head: []byte("{")}
+	if e.ep.Accept == mtLD || e.ep.Accept == mtGeo {
+		if v, err := ngsild.AppendJSON(nil, ContextValue(c.nctx)); err == nil {
+			e.head = append(append(append(e.head, `"@context":`...), v...), ',')
+		}
 	}
-	m := &notify.Message{ID: id, Tenant: c.Tenant, Subscription: c.ID, Endpoint: ep, ContentType: ep.Accept, Body: b, Seq: seq, Created: now}
-	if ep.Accept != mtLD {
-		m.Link = `<` + LinkURL(c.nctx) + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
+	if e.ep.Accept != mtLD {
+		e.link = `<` + LinkURL(c.nctx) + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
 	}
-	return m
+	e.head = append(e.head, `"id":"`...)
+	sub, _ := ngsild.AppendJSON(nil, c.ID)
+	e.mid = append([]byte(`","type":"Notification","subscriptionId":`), sub...)
+	e.mid = append(e.mid, `,"notifiedAt":"`...)
+	return e
 }
 
 // renderKey identifies the data of one event's notification as rendered

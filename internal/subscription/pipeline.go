@@ -38,8 +38,14 @@ func (p *Pipeline) Follower() *store.Follower {
 			p.Log.Warn("persisting the subscription cursor failed", "err", err)
 		}
 	}
-	return &store.Follower{Store: p.Store, Name: "subscriptions", From: from, Handle: p.Handle, Logger: p.Log}
+	return &store.Follower{Store: p.Store, Name: "subscriptions", From: from, Handle: p.Handle, Logger: p.Log, Batch: followBatch}
 }
+
+// followBatch bounds the events of one Handle call: their notifications
+// should fit the sink's memory and be delivered within its hold (see
+// notify.Options.Hold), so that a backlog waits in the change log rather
+// than in the outbox.
+const followBatch = 128
 
 type sentMark struct {
 	c    *compiled

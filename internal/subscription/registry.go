@@ -169,6 +169,7 @@ func (r *Registry) compile(ctx context.Context, s *Subscription) (*compiled, err
 			return nil, err
 		}
 	}
+	c.env = c.envelopeParts()
 	return c, nil
 }
 

@@ -128,6 +128,16 @@ func TestNotificationIDIsDeterministic(t *testing.T) {
 			t.Errorf("different events share the id %s", a)
 		}
 	}
+	// Stable across versions: an outbox or a replay from before an upgrade
+	// renders the ids receivers have seen.
+	for _, c := range []struct{ got, want string }{
+		{a, "urn:ngsi-ld:Notification:bc0c4e103c5af41613724771fcacf455"},
+		{NotificationID("tenant-a", "urn:ngsi-ld:Subscription:"+strings.Repeat("x", 300), 1<<60), "urn:ngsi-ld:Notification:475120eeffcde93b162cf95a73eb67b9"},
+	} {
+		if c.got != c.want {
+			t.Errorf("id %s, want %s", c.got, c.want)
+		}
+	}
 }
 
 // nonMatching adds n subscriptions that cannot match a Car event (located
