@@ -63,6 +63,7 @@ type series struct {
 	// dropBefore is the window before which retention has already dropped
 	// everything in this process.
 	dropBefore int64
+	last       winCounts // of window(lastT)
 
 	meta      sync.Mutex
 	kind      ngsild.AttrType // of the last instance written

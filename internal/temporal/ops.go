@@ -315,6 +315,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	defer b.Close()
 	old := cur[i]
 	cur = slices.Delete(cur, i, i+1)
+	var updates []winUpdate
 	ser.meta.Lock()
 	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT, kind: ser.kind, classes: ser.classes, noObs: ser.noObs}
 	ser.meta.Unlock()
@@ -339,6 +340,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 			if err := rewriteWindow(b, ser.id, nw, okeys, other, true); err != nil {
 				return err
 			}
+			updates = append(updates, winUpdate{nw, countsOf(len(other))})
 		} else {
 			cur = append(cur, x)
 			sortInsts(cur)
@@ -357,5 +359,9 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	ser.meta.Lock()
 	ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
 	ser.meta.Unlock()
+	s.setCounts(ser, w, countsOf(len(cur)))
+	for _, u := range updates {
+		s.setCounts(ser, u.w, u.c)
+	}
 	return nil
 }

@@ -86,7 +86,10 @@ type Store struct {
 	cursor atomic.Uint64 // the change log cursor persisted so far
 
 	dirtyMu sync.Mutex
-	dirty   map[dirtyKey]struct{} // windows to look at for compaction
+	dirty   map[dirtyKey]winCounts // windows to look at for compaction
+	rescan  []*series              // series whose last window's counts are unknown (loaded at Open)
+	// passSlice bounds the work of a background compaction pass.
+	passSlice time.Duration
 
 	metrics  *metrics
 	stop     chan struct{}
@@ -125,14 +128,15 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("temporal: open %s: %w", opts.Dir, err)
 	}
 	s := &Store{
-		db:     db,
-		log:    log,
-		noSync: opts.NoSync,
-		now:    opts.Now,
-		expand: opts.Expand,
-		cat:    newCatalog(),
-		dirty:  map[dirtyKey]struct{}{},
-		stop:   make(chan struct{}),
+		db:        db,
+		log:       log,
+		noSync:    opts.NoSync,
+		now:       opts.Now,
+		expand:    opts.Expand,
+		cat:       newCatalog(),
+		dirty:     map[dirtyKey]winCounts{},
+		passSlice: defaultPassSlice,
+		stop:      make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -229,9 +233,9 @@ func (s *Store) load() error {
 		s.cat.byID[id] = ser
 		s.cat.nextSeries = max(s.cat.nextSeries, id+1)
 		// The last window of each series may hold small chunks a crash
-		// left unmerged.
+		// left unmerged: compaction passes read them, a few at a time.
 		if sr.lastT != math.MinInt64 {
-			s.dirty[dirtyKey{ser, window(sr.lastT)}] = struct{}{}
+			s.rescan = append(s.rescan, ser)
 		}
 	}
 	return it.Error()

@@ -44,7 +44,13 @@ type seriesState struct {
 	kind          ngsild.AttrType
 	classes       uint8
 	noObs         bool
-	windows       []int64 // windows that got a new chunk (for compaction)
+	windows       []winUpdate // chunk counts of the windows written (for compaction)
+}
+
+// winUpdate is the chunk counts of window w after a write.
+type winUpdate struct {
+	w int64
+	c winCounts
 }
 
 // apply writes entity writes in one atomic, durable batch, with the change
@@ -199,8 +205,8 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
 		ser.meta.Unlock()
 		ser.committed.Store(true)
-		for _, w := range st.windows {
-			s.markDirty(ser, w)
+		for _, u := range st.windows {
+			s.setCounts(ser, u.w, u.c)
 		}
 	}
 	for i, e := range ents {
@@ -329,14 +335,12 @@ func (s *Store) appendToWindow(b *pebble.Batch, ser *series, w int64, g []inst, 
 	}
 	// A window after every instance of the series held no chunk: if g
 	// fits in one, the window is left as compaction would leave it, and is
-	// not marked (a later write to it marks it).
-	fresh := st.lastT == math.MinInt64 || w > window(st.lastT)
+	// not pending (a later write to it makes it pending).
+	before := s.countsBefore(ser, w, st)
 	if err := putChunks(b, ser.id, w, g); err != nil {
 		return err
 	}
-	if !fresh || len(g) > maxChunk {
-		st.windows = append(st.windows, w)
-	}
+	st.windows = append(st.windows, winUpdate{w, before.plus(countsOf(len(g)))})
 	for _, level := range [...]byte{levelHour, levelDay} {
 		size := levelMillis(level)
 		for bucket, add := range bucketStats(g, level) {
@@ -393,6 +397,7 @@ func (s *Store) mergeIntoWindow(b *pebble.Batch, ser *series, w int64, g []inst,
 		cur = append(cur, x)
 	}
 	sortInsts(cur)
+	st.windows = append(st.windows, winUpdate{w, countsOf(len(cur))})
 	return rewriteWindow(b, ser.id, w, keys, cur, true)
 }
 
