@@ -66,10 +66,7 @@ func (s *Store) DeleteEntity(ctx context.Context, tenant, id string) error {
 		return ErrNotFound
 	}
 	e.mu.RLock()
-	ss := make([]*series, 0, len(e.series))
-	for _, x := range e.series {
-		ss = append(ss, x)
-	}
+	ss := slices.Clone(e.series)
 	e.mu.RUnlock()
 	return s.dropSeries(ctx, ss, e)
 }
@@ -85,8 +82,8 @@ func (s *Store) DeleteAttr(ctx context.Context, tenant, id, attr, datasetID stri
 	}
 	var ss []*series
 	e.mu.RLock()
-	for k, x := range e.series {
-		if k.attr == attr && (all || k.dataset == datasetID) {
+	for _, x := range e.series {
+		if x.name.attr == attr && (all || x.name.dataset == datasetID) {
 			ss = append(ss, x)
 		}
 	}
@@ -200,7 +197,7 @@ func (s *Store) locate(tenant, id, attr, instance string) (*series, int64, uint6
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	for _, x := range e.series {
-		if x.id == serID && x.attr == attr {
+		if x.id == serID && x.name.attr == attr {
 			return x, hint, num, nil
 		}
 	}
@@ -215,8 +212,8 @@ func (s *Store) HasAttr(tenant, id, attr string) bool {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for k := range e.series {
-		if k.attr == attr {
+	for _, x := range e.series {
+		if x.name.attr == attr {
 			return true
 		}
 	}

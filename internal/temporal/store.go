@@ -160,7 +160,7 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("temporal: metrics: %w", err)
 		}
 	}
-	log.Info("history store opened", "dir", opts.Dir, "series", len(s.cat.byID), "cursor", s.cursor.Load(),
+	log.Info("history store opened", "dir", opts.Dir, "series", s.cat.seriesCount(), "cursor", s.cursor.Load(),
 		"took", time.Since(start).Round(time.Millisecond))
 	s.startBackground(opts.CompactInterval, opts.RetentionInterval)
 	return s, nil
@@ -204,7 +204,7 @@ func (s *Store) load() error {
 			return fmt.Errorf("entity record %q: %w", it.Key(), err)
 		}
 		e := s.cat.getOrCreate(string(k[:i]), string(k[i+1:]))
-		e.types, e.created, e.modified, e.deleted = types, created, modified, deleted
+		e.types, e.created, e.modified, e.deleted = s.cat.typeList(types), created, modified, deleted
 		e.committed.Store(true)
 	}
 	if err := it.Close(); err != nil {
@@ -225,13 +225,10 @@ func (s *Store) load() error {
 			return fmt.Errorf("series record %d: %w", id, err)
 		}
 		e := s.cat.getOrCreate(sr.tenant, sr.id)
-		ser := &series{id: id, ent: e, attr: sr.attr, dataset: sr.dataset,
-			nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT,
-			kind: sr.kind, classes: sr.classes, noObs: sr.noObs, dropBefore: math.MinInt64}
+		ser := &series{id: id, ent: e, nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT,
+			kind: sr.kind, classes: sr.classes, noObs: sr.noObs}
 		ser.committed.Store(true)
-		e.series[sKey{sr.attr, sr.dataset}] = ser
-		s.cat.byID[id] = ser
-		s.cat.nextSeries = max(s.cat.nextSeries, id+1)
+		s.cat.addSeries(e, ser, sKey{sr.attr, sr.dataset})
 		// The last window of each series may hold small chunks a crash
 		// left unmerged: compaction passes read them, a few at a time.
 		if sr.lastT != math.MinInt64 {

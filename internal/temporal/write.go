@@ -212,7 +212,7 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 	for i, e := range ents {
 		es := estates[i]
 		e.mu.Lock()
-		e.types, e.created, e.modified, e.deleted = es.types, es.created, es.modified, es.deleted
+		e.types, e.created, e.modified, e.deleted = s.cat.typeList(es.types), es.created, es.modified, es.deleted
 		e.mu.Unlock()
 		e.committed.Store(true)
 	}
