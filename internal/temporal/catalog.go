@@ -48,17 +48,17 @@ type sKey struct{ attr, dataset string }
 type entity struct {
 	tenant, id string
 
-	mu        sync.RWMutex
-	types     []string
-	created   int64 // Unix ms of the first instance written
-	modified  int64 // of the last write
-	deleted   int64 // when the entity was deleted (0: it was not, or was recreated)
-	series    []*series // few: looked up by a linear scan
+	mu       sync.RWMutex
+	types    []string
+	created  int64     // Unix ms of the first instance written
+	modified int64     // of the last write
+	deleted  int64     // when the entity was deleted (0: it was not, or was recreated)
+	series   []*series // few: looked up by a linear scan
 	// dropBefore is the window before which retention has already dropped
 	// everything of its series in this process.
 	dropBefore int64
 	committed  atomic.Bool // a record of it is durable
-	dead      atomic.Bool // removed from the catalog; writers must look it up again
+	dead       atomic.Bool // removed from the catalog; writers must look it up again
 }
 
 type series struct {
@@ -69,9 +69,9 @@ type series struct {
 	// wmu serialises the writes of the series; the fields below it are
 	// only touched with it held.
 	wmu     sync.Mutex
-	nextNum uint64 // the next instance number
-	maxObs  int64  // largest key time of an observed instance; MinInt64 if none
-	lastT   int64  // largest key time of any instance; MinInt64 if none
+	nextNum uint64    // the next instance number
+	maxObs  int64     // largest key time of an observed instance; MinInt64 if none
+	lastT   int64     // largest key time of any instance; MinInt64 if none
 	last    winCounts // chunk counts of window(lastT)
 
 	meta      sync.Mutex
