@@ -21,7 +21,8 @@ import (
 // entity.mu guards an entity's fields and series list; series.wmu serialises
 // the writes of one series and is held across the commit; series.meta
 // guards what readers look at. Order: series.wmu (several, by increasing
-// id) → entity.mu → catalog.mu → series.meta. Readers never take wmu.
+// id) → entity.mu → catalog.mu. Readers never take wmu; they read what
+// they need of a series atomically (series.state).
 //
 // A million entities have some five million series: the catalog keeps them
 // small (no map per entity; attribute names, datasetIds and type lists
@@ -74,13 +75,43 @@ type series struct {
 	lastT   int64     // largest key time of any instance; MinInt64 if none
 	last    winCounts // chunk counts of window(lastT)
 
-	meta      sync.Mutex
-	kind      ngsild.AttrType // of the last instance written
-	classes   uint8           // value classes seen (for aggregation eligibility)
-	noObs     bool            // some instance (not a deletion) lacks observedAt
-	committed atomic.Bool
-	dead      atomic.Bool
+	// state holds the kind of the last instance written (bits 0-7), the
+	// value classes seen (for aggregation eligibility, bits 8-15) and the
+	// flags below; readers load it, writers change it with wmu held.
+	state atomic.Uint32
 }
+
+// Flags of series.state.
+const (
+	stateNoObs     = 1 << 16 // some instance (not a deletion) lacks observedAt
+	stateCommitted = 1 << 17 // a record of it is durable
+	stateDead      = 1 << 18 // removed from the catalog; writers must look it up again
+)
+
+// info returns the kind, value classes and noObs of the series.
+func (x *series) info() (kind ngsild.AttrType, classes uint8, noObs bool) {
+	v := x.state.Load()
+	return ngsild.AttrType(v), uint8(v >> 8), v&stateNoObs != 0
+}
+
+// setInfo stores the kind, value classes and noObs of the series.
+func (x *series) setInfo(kind ngsild.AttrType, classes uint8, noObs bool) {
+	for {
+		old := x.state.Load()
+		v := old&(stateCommitted|stateDead) | uint32(kind) | uint32(classes)<<8
+		if noObs {
+			v |= stateNoObs
+		}
+		if x.state.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+func (x *series) isDead() bool      { return x.state.Load()&stateDead != 0 }
+func (x *series) setDead()          { x.state.Or(stateDead) }
+func (x *series) isCommitted() bool { return x.state.Load()&stateCommitted != 0 }
+func (x *series) setCommitted()     { x.state.Or(stateCommitted) }
 
 // Value classes of a series (aggregation eligibility, clause 4.5.19.1).
 const (
@@ -149,7 +180,16 @@ func (c *catalog) addSeries(e *entity, x *series, k sKey) {
 	c.nseries++
 	c.nextSeries = max(c.nextSeries, x.id+1)
 	c.mu.Unlock()
-	e.series = append(e.series, x)
+	e.series = appendExact(e.series, x)
+}
+
+// appendExact appends x to l without spare capacity: entities have a few
+// series each, a million of them.
+func appendExact(l []*series, x *series) []*series {
+	out := make([]*series, len(l)+1)
+	copy(out, l)
+	out[len(l)] = x
+	return out
 }
 
 // seriesCount returns the number of series.
@@ -212,13 +252,13 @@ func (c *catalog) seriesOf(e *entity, attr, dataset string) *series {
 	c.nseries++
 	s = &series{id: id, ent: e, name: c.name(k), maxObs: math.MinInt64, lastT: math.MinInt64}
 	c.mu.Unlock()
-	e.series = append(e.series, s)
+	e.series = appendExact(e.series, s)
 	return s
 }
 
 // removeSeries drops a series from the catalog.
 func (c *catalog) removeSeries(s *series) {
-	s.dead.Store(true)
+	s.setDead()
 	e := s.ent
 	e.mu.Lock()
 	removed := false
@@ -243,7 +283,7 @@ func (c *catalog) removeEntity(e *entity) {
 	e.mu.Unlock()
 	c.mu.Lock()
 	for _, s := range ss {
-		s.dead.Store(true)
+		s.setDead()
 		c.nseries--
 	}
 	if t := c.tenants[e.tenant]; t != nil && t.entities[e.id] == e {

@@ -28,30 +28,43 @@ type dirtyKey struct {
 // window are kept up to date in memory and a compaction pass reads only
 // the windows it merges; a window whose earlier content is not known (after
 // a restart) is read once to learn them.
-type winCounts struct {
-	chunks, small int32
-	known         bool
+//
+// They take 4 bytes (every series holds those of its last window): counts
+// that do not fit are unknown, and then read again.
+type winCounts struct{ chunks, small uint16 }
+
+// unknownCounts are the counts of a window whose content is not known.
+var unknownCounts = winCounts{chunks: math.MaxUint16}
+
+func (c winCounts) known() bool { return c.chunks != math.MaxUint16 }
+
+// counts returns known counts, or unknownCounts if they do not fit.
+func counts(chunks, small int) winCounts {
+	if chunks < 0 || chunks >= math.MaxUint16 || small < 0 || small > chunks {
+		return unknownCounts
+	}
+	return winCounts{uint16(chunks), uint16(small)}
 }
 
 // countsOf returns the counts of a window written whole with n instances
 // (putChunks).
 func countsOf(n int) winCounts {
-	c := winCounts{chunks: int32(n / maxChunk), known: true}
+	chunks, small := n/maxChunk, 0
 	if rest := n % maxChunk; rest > 0 {
-		c.chunks++
+		chunks++
 		if rest < smallChunk {
-			c.small++
+			small++
 		}
 	}
-	return c
+	return counts(chunks, small)
 }
 
 // plus returns the counts after adding d's chunks.
 func (c winCounts) plus(d winCounts) winCounts {
-	if !c.known || !d.known {
-		return winCounts{}
+	if !c.known() || !d.known() {
+		return unknownCounts
 	}
-	return winCounts{chunks: c.chunks + d.chunks, small: c.small + d.small, known: true}
+	return counts(int(c.chunks)+int(d.chunks), int(c.small)+int(d.small))
 }
 
 // needsMerge reports whether a pass merges a window with counts c.
@@ -83,7 +96,7 @@ const (
 // st the series' state so far in that write. ser.wmu is held.
 func (s *Store) countsBefore(ser *series, w int64, st *seriesState) winCounts {
 	if st.lastT == math.MinInt64 || w > window(st.lastT) {
-		return winCounts{known: true} // after every instance: empty
+		return winCounts{} // after every instance: empty
 	}
 	s.dirtyMu.Lock()
 	c, ok := s.dirty[dirtyKey{ser, w}]
@@ -94,7 +107,7 @@ func (s *Store) countsBefore(ser *series, w int64, st *seriesState) winCounts {
 	if ser.lastT != math.MinInt64 && w == window(ser.lastT) {
 		return ser.last
 	}
-	return winCounts{}
+	return unknownCounts
 }
 
 // setCounts records the counts of window w of ser after a committed write
@@ -106,7 +119,7 @@ func (s *Store) setCounts(ser *series, w int64, c winCounts) {
 	}
 	k := dirtyKey{ser, w}
 	s.dirtyMu.Lock()
-	if c.known && c.chunks <= 1 {
+	if c.known() && c.chunks <= 1 {
 		delete(s.dirty, k)
 	} else {
 		s.dirty[k] = c
@@ -132,7 +145,7 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 	s.dirtyMu.Lock()
 	var keys []dirtyKey
 	for k, c := range s.dirty {
-		if force || !c.known || k.s.dead.Load() || c.needsMerge(sealedAt(k.w, now)) {
+		if force || !c.known() || k.s.isDead() || c.needsMerge(sealedAt(k.w, now)) {
 			keys = append(keys, k)
 		}
 	}
@@ -198,7 +211,7 @@ func sealedAt(w, now int64) bool { return (w+1)*dayMillis+sealGrace.Milliseconds
 func (s *Store) rescanLast(ser *series) error {
 	ser.wmu.Lock()
 	defer ser.wmu.Unlock()
-	if ser.dead.Load() || ser.last.known || ser.lastT == math.MinInt64 {
+	if ser.isDead() || ser.last.known() || ser.lastT == math.MinInt64 {
 		return nil
 	}
 	w := window(ser.lastT)
@@ -224,13 +237,13 @@ type chunkInfo struct {
 type chunkList []chunkInfo
 
 func (l chunkList) counts() winCounts {
-	c := winCounts{chunks: int32(len(l)), known: true}
+	small := 0
 	for _, x := range l {
 		if x.n < smallChunk {
-			c.small++
+			small++
 		}
 	}
-	return c
+	return counts(len(l), small)
 }
 
 // windowChunks lists the chunks of a window with their sizes (reading
@@ -272,15 +285,15 @@ func (s *Store) compactWindow(ser *series, w, now int64, force bool) (did bool, 
 	k := dirtyKey{ser, w}
 	s.dirtyMu.Lock()
 	c, ok := s.dirty[k]
-	if ser.dead.Load() {
+	if ser.isDead() {
 		delete(s.dirty, k)
 	}
 	s.dirtyMu.Unlock()
-	if !ok || ser.dead.Load() {
+	if !ok || ser.isDead() {
 		return false, nil
 	}
 	sealed := force || sealedAt(w, now)
-	if c.known && !c.needsMerge(sealed) {
+	if c.known() && !c.needsMerge(sealed) {
 		s.setCounts(ser, w, c)
 		return false, nil
 	}
@@ -328,7 +341,7 @@ func (s *Store) compactWindow(ser *series, w, now int64, force bool) (did bool, 
 	}
 	after := countsOf(len(insts))
 	if !whole {
-		after = winCounts{chunks: c.chunks - int32(len(pick)) + after.chunks, small: after.small, known: true}
+		after = counts(int(c.chunks)-len(pick)+int(after.chunks), int(after.small))
 	}
 	s.setCounts(ser, w, after)
 	if sealed {

@@ -300,7 +300,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	}
 	ser.wmu.Lock()
 	defer ser.wmu.Unlock()
-	if ser.dead.Load() {
+	if ser.isDead() {
 		return ErrNotFound
 	}
 	w, cur, keys, i, err := s.findInstance(ser, hint, num)
@@ -313,9 +313,8 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	old := cur[i]
 	cur = slices.Delete(cur, i, i+1)
 	var updates []winUpdate
-	ser.meta.Lock()
-	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT, kind: ser.kind, classes: ser.classes, noObs: ser.noObs}
-	ser.meta.Unlock()
+	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT}
+	st.kind, st.classes, st.noObs = ser.info()
 	if a != nil {
 		x := fromAttr(a, old.created, now, false)
 		x.num = old.num
@@ -353,9 +352,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 		return fmt.Errorf("temporal: commit: %w", err)
 	}
 	ser.maxObs, ser.lastT = st.maxObs, st.lastT
-	ser.meta.Lock()
-	ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
-	ser.meta.Unlock()
+	ser.setInfo(st.kind, st.classes, st.noObs)
 	s.setCounts(ser, w, countsOf(len(cur)))
 	for _, u := range updates {
 		s.setCounts(ser, u.w, u.c)

@@ -45,12 +45,11 @@ func (s *Store) Entity(tenant, id string) (EntityInfo, bool) {
 	ss := slices.Clone(e.series)
 	e.mu.RUnlock()
 	for _, x := range ss {
-		if !x.committed.Load() || x.dead.Load() {
+		if !x.isCommitted() || x.isDead() {
 			continue
 		}
-		x.meta.Lock()
-		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: x.name.attr, DatasetID: x.name.dataset, Kind: x.kind, classes: x.classes})
-		x.meta.Unlock()
+		kind, classes, _ := x.info()
+		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: x.name.attr, DatasetID: x.name.dataset, Kind: kind, classes: classes})
 	}
 	slices.SortFunc(info.Series, func(a, b SeriesInfo) int {
 		if c := strings.Compare(a.Attr, b.Attr); c != 0 {

@@ -79,7 +79,7 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 func (s *Store) retainSeries(x *series, cutoff int64) (dropped, removed bool, err error) {
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
-	if x.dead.Load() {
+	if x.isDead() {
 		return false, false, nil
 	}
 	b := s.db.NewBatch()

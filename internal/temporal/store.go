@@ -121,7 +121,14 @@ func Open(opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings {
-		return pebble.UniformDBCompressionSettings(pebbleZstd)
+		cs := pebble.DBCompressionSettings{Name: "history"}
+		for i := range cs.Levels {
+			cs.Levels[i] = pebbleFast
+			if i >= len(cs.Levels)-2 {
+				cs.Levels[i] = pebbleZstd
+			}
+		}
+		return cs
 	})
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
@@ -225,9 +232,9 @@ func (s *Store) load() error {
 			return fmt.Errorf("series record %d: %w", id, err)
 		}
 		e := s.cat.getOrCreate(sr.tenant, sr.id)
-		ser := &series{id: id, ent: e, nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT,
-			kind: sr.kind, classes: sr.classes, noObs: sr.noObs}
-		ser.committed.Store(true)
+		ser := &series{id: id, ent: e, nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT, last: unknownCounts}
+		ser.setInfo(sr.kind, sr.classes, sr.noObs)
+		ser.setCommitted()
 		s.cat.addSeries(e, ser, sKey{sr.attr, sr.dataset})
 		// The last window of each series may hold small chunks a crash
 		// left unmerged: compaction passes read them, a few at a time.

@@ -122,7 +122,7 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		}
 		stale := false
 		for _, sw := range work {
-			stale = stale || sw.s.dead.Load()
+			stale = stale || sw.s.isDead()
 		}
 		for _, e := range ents {
 			stale = stale || e.dead.Load()
@@ -201,10 +201,8 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		st := &states[i]
 		ser := sw.s
 		ser.nextNum, ser.maxObs, ser.lastT = st.nextNum, st.maxObs, st.lastT
-		ser.meta.Lock()
-		ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
-		ser.meta.Unlock()
-		ser.committed.Store(true)
+		ser.setInfo(st.kind, st.classes, st.noObs)
+		ser.setCommitted()
 		for _, u := range st.windows {
 			s.setCounts(ser, u.w, u.c)
 		}
@@ -238,10 +236,8 @@ func cmpU64(a, b uint64) int {
 // writeSeries stages new instances of a series (sorted here) in b and
 // returns the series' state after them. ser.wmu is held.
 func (s *Store) writeSeries(b *pebble.Batch, ser *series, insts []inst) (seriesState, error) {
-	ser.meta.Lock()
-	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT,
-		kind: ser.kind, classes: ser.classes, noObs: ser.noObs}
-	ser.meta.Unlock()
+	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT}
+	st.kind, st.classes, st.noObs = ser.info()
 	if len(insts) == 0 {
 		return st, nil
 	}
