@@ -12,13 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/sstable"
 )
 
-// pebbleZstd compresses the two bottom levels of the history, where
-// nearly all of it ends, with zstd; the levels above, rewritten again and
-// again while a load streams in, get the fastest compression (pebbleFast).
-var (
-	pebbleZstd = sstable.ZstdCompression
-	pebbleFast = sstable.FastestCompression
-)
+// pebbleZstd compresses every level of the history with zstd.
+var pebbleZstd = sstable.ZstdCompression
 
 // Config says which history is kept and for how long. History is kept by
 // default, forever; Rules override the defaults for a tenant, an entity

@@ -121,14 +121,7 @@ func Open(opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings {
-		cs := pebble.DBCompressionSettings{Name: "history"}
-		for i := range cs.Levels {
-			cs.Levels[i] = pebbleFast
-			if i >= len(cs.Levels)-2 {
-				cs.Levels[i] = pebbleZstd
-			}
-		}
-		return cs
+		return pebble.UniformDBCompressionSettings(pebbleZstd)
 	})
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
