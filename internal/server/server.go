@@ -95,7 +95,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("open history: %w", err)
 	}
-	follower := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: hist.Handle, Logger: log}
+	// The history yields to requests: catching up on a bulk load must not
+	// starve the queries that follow it.
+	requests := &requestGauge{}
+	follower := &store.Follower{Store: st, Name: "history", From: hist.Cursor(), Handle: yielding(hist.Handle, requests.busy), Logger: log}
 	subs, err := subscription.Open(subscription.Options{Dir: filepath.Join(cfg.Data, "subscriptions"), Resolver: res, Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		hist.Close()
@@ -152,9 +155,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("/", a)
 	// The NGSI-LD API sees its paths as sent: ServeMux would redirect paths
 	// it cleans ("//", escaped ids with "/"), which the API answers itself.
+	ngsi := requests.wrap(a)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/ngsi-ld/") {
-			a.ServeHTTP(w, r)
+			ngsi.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -88,7 +88,7 @@ func (s *Store) adminStatus() adminStatus {
 	for _, t := range s.cat.tenants {
 		st.Stats.Entities += len(t.entities)
 	}
-	st.Stats.Series = len(s.cat.byID)
+	st.Stats.Series = s.cat.seriesCount()
 	s.cat.mu.RUnlock()
 	st.Stats.PendingCompactions = s.PendingCompactions()
 	st.Stats.DiskBytes = s.DiskBytes()

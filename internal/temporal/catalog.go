@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -17,18 +18,27 @@ import (
 // kept in step with every commit.
 //
 // Locks: catalog.mu guards the tenant and entity maps and nextSeries;
-// entity.mu guards an entity's fields and series map; series.wmu serialises
+// entity.mu guards an entity's fields and series list; series.wmu serialises
 // the writes of one series and is held across the commit; series.meta
 // guards what readers look at. Order: series.wmu (several, by increasing
-// id) → entity.mu → catalog.mu → series.meta. Readers never take wmu.
+// id) → entity.mu → catalog.mu. Readers never take wmu; they read what
+// they need of a series atomically (series.state).
+//
+// A million entities have some five million series: the catalog keeps them
+// small (no map per entity; attribute names, datasetIds and type lists
+// shared), since every byte of it is held twice over by the garbage
+// collector's headroom.
 type catalog struct {
 	mu         sync.RWMutex
 	tenants    map[string]*tenantCat
-	byID       map[uint64]*series
+	nseries    int // series in the catalog
 	nextSeries uint64
+	names      map[sKey]*sKey      // interned series names
+	typeLists  map[string][]string // interned type lists, by their joined form
 }
 
 type tenantCat struct {
+	name     string
 	entities map[string]*entity
 	sorted   []string // entity ids in order; nil when stale
 }
@@ -39,38 +49,69 @@ type sKey struct{ attr, dataset string }
 type entity struct {
 	tenant, id string
 
-	mu        sync.RWMutex
-	types     []string
-	created   int64 // Unix ms of the first instance written
-	modified  int64 // of the last write
-	deleted   int64 // when the entity was deleted (0: it was not, or was recreated)
-	series    map[sKey]*series
-	committed atomic.Bool // a record of it is durable
-	dead      atomic.Bool // removed from the catalog; writers must look it up again
+	mu       sync.RWMutex
+	types    []string
+	created  int64     // Unix ms of the first instance written
+	modified int64     // of the last write
+	deleted  int64     // when the entity was deleted (0: it was not, or was recreated)
+	series   []*series // few: looked up by a linear scan
+	// dropBefore is the window before which retention has already dropped
+	// everything of its series in this process.
+	dropBefore int64
+	committed  atomic.Bool // a record of it is durable
+	dead       atomic.Bool // removed from the catalog; writers must look it up again
 }
 
 type series struct {
-	id            uint64
-	ent           *entity
-	attr, dataset string
+	id   uint64
+	ent  *entity
+	name *sKey // interned
 
 	// wmu serialises the writes of the series; the fields below it are
 	// only touched with it held.
 	wmu     sync.Mutex
-	nextNum uint64 // the next instance number
-	maxObs  int64  // largest key time of an observed instance; MinInt64 if none
-	lastT   int64  // largest key time of any instance; MinInt64 if none
-	// dropBefore is the window before which retention has already dropped
-	// everything in this process.
-	dropBefore int64
+	nextNum uint64    // the next instance number
+	maxObs  int64     // largest key time of an observed instance; MinInt64 if none
+	lastT   int64     // largest key time of any instance; MinInt64 if none
+	last    winCounts // chunk counts of window(lastT)
 
-	meta      sync.Mutex
-	kind      ngsild.AttrType // of the last instance written
-	classes   uint8           // value classes seen (for aggregation eligibility)
-	noObs     bool            // some instance (not a deletion) lacks observedAt
-	committed atomic.Bool
-	dead      atomic.Bool
+	// state holds the kind of the last instance written (bits 0-7), the
+	// value classes seen (for aggregation eligibility, bits 8-15) and the
+	// flags below; readers load it, writers change it with wmu held.
+	state atomic.Uint32
 }
+
+// Flags of series.state.
+const (
+	stateNoObs     = 1 << 16 // some instance (not a deletion) lacks observedAt
+	stateCommitted = 1 << 17 // a record of it is durable
+	stateDead      = 1 << 18 // removed from the catalog; writers must look it up again
+)
+
+// info returns the kind, value classes and noObs of the series.
+func (x *series) info() (kind ngsild.AttrType, classes uint8, noObs bool) {
+	v := x.state.Load()
+	return ngsild.AttrType(v), uint8(v >> 8), v&stateNoObs != 0
+}
+
+// setInfo stores the kind, value classes and noObs of the series.
+func (x *series) setInfo(kind ngsild.AttrType, classes uint8, noObs bool) {
+	for {
+		old := x.state.Load()
+		v := old&(stateCommitted|stateDead) | uint32(kind) | uint32(classes)<<8
+		if noObs {
+			v |= stateNoObs
+		}
+		if x.state.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+func (x *series) isDead() bool      { return x.state.Load()&stateDead != 0 }
+func (x *series) setDead()          { x.state.Or(stateDead) }
+func (x *series) isCommitted() bool { return x.state.Load()&stateCommitted != 0 }
+func (x *series) setCommitted()     { x.state.Or(stateCommitted) }
 
 // Value classes of a series (aggregation eligibility, clause 4.5.19.1).
 const (
@@ -84,7 +125,78 @@ const (
 )
 
 func newCatalog() *catalog {
-	return &catalog{tenants: map[string]*tenantCat{}, byID: map[uint64]*series{}, nextSeries: 1}
+	return &catalog{tenants: map[string]*tenantCat{}, nextSeries: 1, names: map[sKey]*sKey{}, typeLists: map[string][]string{}}
+}
+
+// find returns the entity's series k, or nil. e.mu is held.
+func (e *entity) find(k sKey) *series {
+	for _, x := range e.series {
+		if *x.name == k {
+			return x
+		}
+	}
+	return nil
+}
+
+// name returns the interned k. c.mu is held for writing.
+func (c *catalog) name(k sKey) *sKey {
+	if n := c.names[k]; n != nil {
+		return n
+	}
+	n := &sKey{strings.Clone(k.attr), strings.Clone(k.dataset)}
+	c.names[*n] = n
+	return n
+}
+
+// typeList returns types interned: entities of a type share one list. The
+// result must not be modified.
+func (c *catalog) typeList(types []string) []string {
+	if len(types) == 0 {
+		return nil
+	}
+	k := strings.Join(types, "\x00")
+	c.mu.RLock()
+	l, ok := c.typeLists[k]
+	c.mu.RUnlock()
+	if ok {
+		return l
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok = c.typeLists[k]; !ok {
+		l = make([]string, len(types))
+		for i, t := range types {
+			l[i] = strings.Clone(t)
+		}
+		c.typeLists[k] = l
+	}
+	return l
+}
+
+// addSeries puts a loaded series in the catalog. Only Open calls it.
+func (c *catalog) addSeries(e *entity, x *series, k sKey) {
+	c.mu.Lock()
+	x.name = c.name(k)
+	c.nseries++
+	c.nextSeries = max(c.nextSeries, x.id+1)
+	c.mu.Unlock()
+	e.series = appendExact(e.series, x)
+}
+
+// appendExact appends x to l without spare capacity: entities have a few
+// series each, a million of them.
+func appendExact(l []*series, x *series) []*series {
+	out := make([]*series, len(l)+1)
+	copy(out, l)
+	out[len(l)] = x
+	return out
+}
+
+// seriesCount returns the number of series.
+func (c *catalog) seriesCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.nseries
 }
 
 // entity returns the committed entity, or nil.
@@ -108,13 +220,13 @@ func (c *catalog) getOrCreate(tenant, id string) *entity {
 	defer c.mu.Unlock()
 	t := c.tenants[tenant]
 	if t == nil {
-		t = &tenantCat{entities: map[string]*entity{}}
-		c.tenants[tenant] = t
+		t = &tenantCat{name: strings.Clone(tenant), entities: map[string]*entity{}}
+		c.tenants[t.name] = t
 	}
 	e := t.entities[id]
 	if e == nil {
-		e = &entity{tenant: tenant, id: id, series: map[sKey]*series{}}
-		t.entities[id] = e
+		e = &entity{tenant: t.name, id: strings.Clone(id), dropBefore: math.MinInt64}
+		t.entities[e.id] = e
 		t.sorted = nil
 	}
 	return e
@@ -124,54 +236,55 @@ func (c *catalog) getOrCreate(tenant, id string) *entity {
 func (c *catalog) seriesOf(e *entity, attr, dataset string) *series {
 	k := sKey{attr, dataset}
 	e.mu.RLock()
-	s := e.series[k]
+	s := e.find(k)
 	e.mu.RUnlock()
 	if s != nil {
 		return s
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s = e.series[k]; s != nil {
+	if s = e.find(k); s != nil {
 		return s
 	}
 	c.mu.Lock()
 	id := c.nextSeries
 	c.nextSeries++
-	s = &series{id: id, ent: e, attr: attr, dataset: dataset, maxObs: math.MinInt64, lastT: math.MinInt64, dropBefore: math.MinInt64}
-	c.byID[id] = s
+	c.nseries++
+	s = &series{id: id, ent: e, name: c.name(k), maxObs: math.MinInt64, lastT: math.MinInt64}
 	c.mu.Unlock()
-	e.series[k] = s
+	e.series = appendExact(e.series, s)
 	return s
 }
 
 // removeSeries drops a series from the catalog.
 func (c *catalog) removeSeries(s *series) {
-	s.dead.Store(true)
+	s.setDead()
 	e := s.ent
 	e.mu.Lock()
-	if e.series[sKey{s.attr, s.dataset}] == s {
-		delete(e.series, sKey{s.attr, s.dataset})
+	removed := false
+	if i := slices.Index(e.series, s); i >= 0 {
+		e.series = slices.Delete(e.series, i, i+1)
+		removed = true
 	}
 	e.mu.Unlock()
-	c.mu.Lock()
-	delete(c.byID, s.id)
-	c.mu.Unlock()
+	if removed {
+		c.mu.Lock()
+		c.nseries--
+		c.mu.Unlock()
+	}
 }
 
 // removeEntity drops an entity and its series from the catalog.
 func (c *catalog) removeEntity(e *entity) {
 	e.mu.Lock()
 	e.dead.Store(true)
-	ss := make([]*series, 0, len(e.series))
-	for _, s := range e.series {
-		ss = append(ss, s)
-	}
-	e.series = map[sKey]*series{}
+	ss := e.series
+	e.series = nil
 	e.mu.Unlock()
 	c.mu.Lock()
 	for _, s := range ss {
-		s.dead.Store(true)
-		delete(c.byID, s.id)
+		s.setDead()
+		c.nseries--
 	}
 	if t := c.tenants[e.tenant]; t != nil && t.entities[e.id] == e {
 		delete(t.entities, e.id)
@@ -230,12 +343,12 @@ func (c *catalog) allEntities() []*entity {
 const recordVersion = 1
 
 func (s *series) record(nextNum uint64, maxObs, lastT int64, kind ngsild.AttrType, classes uint8, noObs bool) []byte {
-	b := make([]byte, 0, 64+len(s.ent.tenant)+len(s.ent.id)+len(s.attr)+len(s.dataset))
+	b := make([]byte, 0, 64+len(s.ent.tenant)+len(s.ent.id)+len(s.name.attr)+len(s.name.dataset))
 	b = append(b, recordVersion)
 	b = appendStr(b, s.ent.tenant)
 	b = appendStr(b, s.ent.id)
-	b = appendStr(b, s.attr)
-	b = appendStr(b, s.dataset)
+	b = appendStr(b, s.name.attr)
+	b = appendStr(b, s.name.dataset)
 	b = append(b, byte(kind), classes)
 	flags := byte(0)
 	if noObs {

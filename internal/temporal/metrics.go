@@ -23,9 +23,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 			Help: "Seq of the last change event recorded in the history."}, func() float64 { return float64(s.Cursor()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_history_series",
 			Help: "Series (attribute, datasetId of an entity) with history."}, func() float64 {
-			s.cat.mu.RLock()
-			defer s.cat.mu.RUnlock()
-			return float64(len(s.cat.byID))
+			return float64(s.cat.seriesCount())
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_history_disk_bytes",
 			Help: "Size of the history database on disk."}, func() float64 { return float64(s.DiskBytes()) }),

@@ -66,10 +66,7 @@ func (s *Store) DeleteEntity(ctx context.Context, tenant, id string) error {
 		return ErrNotFound
 	}
 	e.mu.RLock()
-	ss := make([]*series, 0, len(e.series))
-	for _, x := range e.series {
-		ss = append(ss, x)
-	}
+	ss := slices.Clone(e.series)
 	e.mu.RUnlock()
 	return s.dropSeries(ctx, ss, e)
 }
@@ -85,8 +82,8 @@ func (s *Store) DeleteAttr(ctx context.Context, tenant, id, attr, datasetID stri
 	}
 	var ss []*series
 	e.mu.RLock()
-	for k, x := range e.series {
-		if k.attr == attr && (all || k.dataset == datasetID) {
+	for _, x := range e.series {
+		if x.name.attr == attr && (all || x.name.dataset == datasetID) {
 			ss = append(ss, x)
 		}
 	}
@@ -200,7 +197,7 @@ func (s *Store) locate(tenant, id, attr, instance string) (*series, int64, uint6
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	for _, x := range e.series {
-		if x.id == serID && x.attr == attr {
+		if x.id == serID && x.name.attr == attr {
 			return x, hint, num, nil
 		}
 	}
@@ -215,8 +212,8 @@ func (s *Store) HasAttr(tenant, id, attr string) bool {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for k := range e.series {
-		if k.attr == attr {
+	for _, x := range e.series {
+		if x.name.attr == attr {
 			return true
 		}
 	}
@@ -303,7 +300,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	}
 	ser.wmu.Lock()
 	defer ser.wmu.Unlock()
-	if ser.dead.Load() {
+	if ser.isDead() {
 		return ErrNotFound
 	}
 	w, cur, keys, i, err := s.findInstance(ser, hint, num)
@@ -315,9 +312,9 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	defer b.Close()
 	old := cur[i]
 	cur = slices.Delete(cur, i, i+1)
-	ser.meta.Lock()
-	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT, kind: ser.kind, classes: ser.classes, noObs: ser.noObs}
-	ser.meta.Unlock()
+	var updates []winUpdate
+	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT}
+	st.kind, st.classes, st.noObs = ser.info()
 	if a != nil {
 		x := fromAttr(a, old.created, now, false)
 		x.num = old.num
@@ -339,6 +336,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 			if err := rewriteWindow(b, ser.id, nw, okeys, other, true); err != nil {
 				return err
 			}
+			updates = append(updates, winUpdate{nw, countsOf(len(other))})
 		} else {
 			cur = append(cur, x)
 			sortInsts(cur)
@@ -354,8 +352,10 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 		return fmt.Errorf("temporal: commit: %w", err)
 	}
 	ser.maxObs, ser.lastT = st.maxObs, st.lastT
-	ser.meta.Lock()
-	ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
-	ser.meta.Unlock()
+	ser.setInfo(st.kind, st.classes, st.noObs)
+	s.setCounts(ser, w, countsOf(len(cur)))
+	for _, u := range updates {
+		s.setCounts(ser, u.w, u.c)
+	}
 	return nil
 }

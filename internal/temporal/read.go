@@ -42,18 +42,14 @@ func (s *Store) Entity(tenant, id string) (EntityInfo, bool) {
 	if e.deleted != 0 {
 		info.DeletedAt = msTime(e.deleted)
 	}
-	ss := make([]*series, 0, len(e.series))
-	for _, x := range e.series {
-		ss = append(ss, x)
-	}
+	ss := slices.Clone(e.series)
 	e.mu.RUnlock()
 	for _, x := range ss {
-		if !x.committed.Load() || x.dead.Load() {
+		if !x.isCommitted() || x.isDead() {
 			continue
 		}
-		x.meta.Lock()
-		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: x.attr, DatasetID: x.dataset, Kind: x.kind, classes: x.classes})
-		x.meta.Unlock()
+		kind, classes, _ := x.info()
+		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: x.name.attr, DatasetID: x.name.dataset, Kind: kind, classes: classes})
 	}
 	slices.SortFunc(info.Series, func(a, b SeriesInfo) int {
 		if c := strings.Compare(a.Attr, b.Attr); c != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -34,15 +35,16 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		}
 		e.mu.RLock()
 		ret := cfg.retentionFor(e.tenant, e.types)
-		ss := make([]*series, 0, len(e.series))
-		for _, x := range e.series {
-			ss = append(ss, x)
-		}
+		ss := slices.Clone(e.series)
+		dropBefore := e.dropBefore
 		e.mu.RUnlock()
 		if ret.IsZero() {
 			continue
 		}
 		cutoff := window(ret.Step(now, -1).UnixMilli()) // windows before it are wholly older
+		if cutoff <= dropBefore {
+			continue
+		}
 		for _, x := range ss {
 			dropped, removed, err := s.retainSeries(x, cutoff)
 			if err != nil {
@@ -55,9 +57,10 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 				res.Removed++
 			}
 		}
-		e.mu.RLock()
+		e.mu.Lock()
+		e.dropBefore = max(e.dropBefore, cutoff)
 		empty := len(e.series) == 0
-		e.mu.RUnlock()
+		e.mu.Unlock()
 		if empty && len(ss) > 0 {
 			if err := s.db.Delete(entityKey(e.tenant, e.id), pebble.NoSync); err != nil {
 				return res, err
@@ -76,7 +79,7 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 func (s *Store) retainSeries(x *series, cutoff int64) (dropped, removed bool, err error) {
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
-	if x.dead.Load() || cutoff <= x.dropBefore {
+	if x.isDead() {
 		return false, false, nil
 	}
 	b := s.db.NewBatch()
@@ -95,7 +98,6 @@ func (s *Store) retainSeries(x *series, cutoff int64) (dropped, removed bool, er
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return false, false, fmt.Errorf("temporal: retention: %w", err)
 	}
-	x.dropBefore = cutoff
 	if whole {
 		s.cat.removeSeries(x)
 	}

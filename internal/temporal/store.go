@@ -86,7 +86,10 @@ type Store struct {
 	cursor atomic.Uint64 // the change log cursor persisted so far
 
 	dirtyMu sync.Mutex
-	dirty   map[dirtyKey]struct{} // windows to look at for compaction
+	dirty   map[dirtyKey]winCounts // windows to look at for compaction
+	rescan  []*series              // series whose last window's counts are unknown (loaded at Open)
+	// passSlice bounds the work of a background compaction pass.
+	passSlice time.Duration
 
 	metrics  *metrics
 	stop     chan struct{}
@@ -125,14 +128,15 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("temporal: open %s: %w", opts.Dir, err)
 	}
 	s := &Store{
-		db:     db,
-		log:    log,
-		noSync: opts.NoSync,
-		now:    opts.Now,
-		expand: opts.Expand,
-		cat:    newCatalog(),
-		dirty:  map[dirtyKey]struct{}{},
-		stop:   make(chan struct{}),
+		db:        db,
+		log:       log,
+		noSync:    opts.NoSync,
+		now:       opts.Now,
+		expand:    opts.Expand,
+		cat:       newCatalog(),
+		dirty:     map[dirtyKey]winCounts{},
+		passSlice: defaultPassSlice,
+		stop:      make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -156,7 +160,7 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("temporal: metrics: %w", err)
 		}
 	}
-	log.Info("history store opened", "dir", opts.Dir, "series", len(s.cat.byID), "cursor", s.cursor.Load(),
+	log.Info("history store opened", "dir", opts.Dir, "series", s.cat.seriesCount(), "cursor", s.cursor.Load(),
 		"took", time.Since(start).Round(time.Millisecond))
 	s.startBackground(opts.CompactInterval, opts.RetentionInterval)
 	return s, nil
@@ -200,7 +204,7 @@ func (s *Store) load() error {
 			return fmt.Errorf("entity record %q: %w", it.Key(), err)
 		}
 		e := s.cat.getOrCreate(string(k[:i]), string(k[i+1:]))
-		e.types, e.created, e.modified, e.deleted = types, created, modified, deleted
+		e.types, e.created, e.modified, e.deleted = s.cat.typeList(types), created, modified, deleted
 		e.committed.Store(true)
 	}
 	if err := it.Close(); err != nil {
@@ -221,17 +225,14 @@ func (s *Store) load() error {
 			return fmt.Errorf("series record %d: %w", id, err)
 		}
 		e := s.cat.getOrCreate(sr.tenant, sr.id)
-		ser := &series{id: id, ent: e, attr: sr.attr, dataset: sr.dataset,
-			nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT,
-			kind: sr.kind, classes: sr.classes, noObs: sr.noObs, dropBefore: math.MinInt64}
-		ser.committed.Store(true)
-		e.series[sKey{sr.attr, sr.dataset}] = ser
-		s.cat.byID[id] = ser
-		s.cat.nextSeries = max(s.cat.nextSeries, id+1)
+		ser := &series{id: id, ent: e, nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT, last: unknownCounts}
+		ser.setInfo(sr.kind, sr.classes, sr.noObs)
+		ser.setCommitted()
+		s.cat.addSeries(e, ser, sKey{sr.attr, sr.dataset})
 		// The last window of each series may hold small chunks a crash
-		// left unmerged.
+		// left unmerged: compaction passes read them, a few at a time.
 		if sr.lastT != math.MinInt64 {
-			s.dirty[dirtyKey{ser, window(sr.lastT)}] = struct{}{}
+			s.rescan = append(s.rescan, ser)
 		}
 	}
 	return it.Error()

@@ -44,7 +44,13 @@ type seriesState struct {
 	kind          ngsild.AttrType
 	classes       uint8
 	noObs         bool
-	windows       []int64 // windows that got a new chunk (for compaction)
+	windows       []winUpdate // chunk counts of the windows written (for compaction)
+}
+
+// winUpdate is the chunk counts of window w after a write.
+type winUpdate struct {
+	w int64
+	c winCounts
 }
 
 // apply writes entity writes in one atomic, durable batch, with the change
@@ -116,7 +122,7 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		}
 		stale := false
 		for _, sw := range work {
-			stale = stale || sw.s.dead.Load()
+			stale = stale || sw.s.isDead()
 		}
 		for _, e := range ents {
 			stale = stale || e.dead.Load()
@@ -195,18 +201,16 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 		st := &states[i]
 		ser := sw.s
 		ser.nextNum, ser.maxObs, ser.lastT = st.nextNum, st.maxObs, st.lastT
-		ser.meta.Lock()
-		ser.kind, ser.classes, ser.noObs = st.kind, st.classes, st.noObs
-		ser.meta.Unlock()
-		ser.committed.Store(true)
-		for _, w := range st.windows {
-			s.markDirty(ser, w)
+		ser.setInfo(st.kind, st.classes, st.noObs)
+		ser.setCommitted()
+		for _, u := range st.windows {
+			s.setCounts(ser, u.w, u.c)
 		}
 	}
 	for i, e := range ents {
 		es := estates[i]
 		e.mu.Lock()
-		e.types, e.created, e.modified, e.deleted = es.types, es.created, es.modified, es.deleted
+		e.types, e.created, e.modified, e.deleted = s.cat.typeList(es.types), es.created, es.modified, es.deleted
 		e.mu.Unlock()
 		e.committed.Store(true)
 	}
@@ -232,10 +236,8 @@ func cmpU64(a, b uint64) int {
 // writeSeries stages new instances of a series (sorted here) in b and
 // returns the series' state after them. ser.wmu is held.
 func (s *Store) writeSeries(b *pebble.Batch, ser *series, insts []inst) (seriesState, error) {
-	ser.meta.Lock()
-	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT,
-		kind: ser.kind, classes: ser.classes, noObs: ser.noObs}
-	ser.meta.Unlock()
+	st := seriesState{nextNum: ser.nextNum, maxObs: ser.maxObs, lastT: ser.lastT}
+	st.kind, st.classes, st.noObs = ser.info()
 	if len(insts) == 0 {
 		return st, nil
 	}
@@ -329,14 +331,12 @@ func (s *Store) appendToWindow(b *pebble.Batch, ser *series, w int64, g []inst, 
 	}
 	// A window after every instance of the series held no chunk: if g
 	// fits in one, the window is left as compaction would leave it, and is
-	// not marked (a later write to it marks it).
-	fresh := st.lastT == math.MinInt64 || w > window(st.lastT)
+	// not pending (a later write to it makes it pending).
+	before := s.countsBefore(ser, w, st)
 	if err := putChunks(b, ser.id, w, g); err != nil {
 		return err
 	}
-	if !fresh || len(g) > maxChunk {
-		st.windows = append(st.windows, w)
-	}
+	st.windows = append(st.windows, winUpdate{w, before.plus(countsOf(len(g)))})
 	for _, level := range [...]byte{levelHour, levelDay} {
 		size := levelMillis(level)
 		for bucket, add := range bucketStats(g, level) {
@@ -393,6 +393,7 @@ func (s *Store) mergeIntoWindow(b *pebble.Batch, ser *series, w int64, g []inst,
 		cur = append(cur, x)
 	}
 	sortInsts(cur)
+	st.windows = append(st.windows, winUpdate{w, countsOf(len(cur))})
 	return rewriteWindow(b, ser.id, w, keys, cur, true)
 }
 
