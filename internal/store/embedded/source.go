@@ -327,7 +327,7 @@ func (p *plan) collect(t *tenant, c choice) *list {
 	}
 	need := p.need()
 	if !undecided && (!p.q.Count || !dupes) && (need <= 64 || (!dupes && need <= maxCollect)) {
-		top := topK{k: need, dupes: dupes, keyed: keyed}
+		top := topK{k: need, dupes: dupes, keyed: keyed, h: make([]geoItem, 0, min(need, 1024))}
 		n, visited := 0, 0
 		scan(func(it geoItem, _ bool) bool {
 			if visited++; visited > 4*maxCollect {
