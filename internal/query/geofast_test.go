@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qala-city/qala/internal/geo"
 )
@@ -285,5 +286,27 @@ func BenchmarkGeoQueryPoint(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestPolyGridBudget checks that preparing a contrived area stays cheap: a
+// comb of 15,000 teeth (60,000 edges) would need a plain test of every
+// edge for each gap between teeth; the grid gives up and the area is
+// tested plainly.
+func TestPolyGridBudget(t *testing.T) {
+	const teeth = 15000
+	ring := []geo.Pos{{Lon: 0, Lat: 0}}
+	for k := range teeth {
+		x := float64(k) / teeth
+		ring = append(ring, geo.Pos{Lon: x, Lat: 1}, geo.Pos{Lon: x + 0.5/teeth, Lat: 1}, geo.Pos{Lon: x + 0.5/teeth, Lat: 0.01}, geo.Pos{Lon: x + 1.0/teeth, Lat: 0.01})
+	}
+	ring = append(ring, geo.Pos{Lon: 1, Lat: 0}, geo.Pos{Lon: 0, Lat: 0})
+	start := time.Now()
+	pg := newPolyGrid(geo.Geometry{Type: geo.Polygon, Lines: [][]geo.Pos{ring}})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("preparing the comb took %v", took)
+	}
+	if pg != nil {
+		t.Errorf("a grid for the comb (%d×%d cells): past the budget", pg.nx, pg.ny)
 	}
 }

@@ -49,6 +49,12 @@ const (
 	gridMaxCells     = 1 << 16
 )
 
+// gridBudget bounds the work of preparing one area (cells marked, plus
+// edges visited by the plain tests of classify): ~10 ms. A contrived area
+// (many edges, many separate runs of unmarked cells) that would need more
+// is left unprepared, and tested plainly.
+const gridBudget = 4 << 20
+
 // newPolyGrid prepares the area g (Polygon or MultiPolygon); nil when g is
 // not an area, is too simple for a grid to pay, or is degenerate.
 func newPolyGrid(g geo.Geometry) *polyGrid {
@@ -80,14 +86,19 @@ func newPolyGrid(g geo.Geometry) *polyGrid {
 	pg.ny = int(math.Max(1, math.Min(1024, math.Ceil(target/float64(pg.nx)))))
 	pg.sx, pg.sy = float64(pg.nx)/w, float64(pg.ny)/h
 	pg.cells = make([]uint8, pg.nx*pg.ny)
+	work := 0
 	for i := range pg.shape.numPolys() {
 		for _, r := range pg.shape.polyAt(i) {
 			for k := 1; k < len(r); k++ {
-				pg.markEdge(r[k-1], r[k])
+				if work += pg.markEdge(r[k-1], r[k]); work > gridBudget {
+					return nil
+				}
 			}
 		}
 	}
-	pg.classify()
+	if !pg.classify(edges, gridBudget-work) {
+		return nil
+	}
 	return pg
 }
 
@@ -103,7 +114,8 @@ func (pg *polyGrid) row(lat float64) int {
 
 // markEdge marks the cells that, grown by gridMargin, meet the box of the
 // edge a–b: column by column, the rows of the part of a–b in the column.
-func (pg *polyGrid) markEdge(a, b geo.Pos) {
+// It returns the number of cells it visited.
+func (pg *polyGrid) markEdge(a, b geo.Pos) (visited int) {
 	if a.Lon > b.Lon {
 		a, b = b, a
 	}
@@ -122,12 +134,16 @@ func (pg *polyGrid) markEdge(a, b geo.Pos) {
 		for j := j0; j <= j1; j++ {
 			pg.cells[j*pg.nx+i] = cellEdge
 		}
+		visited += j1 - j0 + 2
 	}
+	return visited
 }
 
 // classify gives every unmarked cell its answer: that of the neighbour to
 // its left or below when unmarked, else that of coversPoint at its centre.
-func (pg *polyGrid) classify() {
+// It gives up (false) when the plain tests would visit more than budget
+// edges in all.
+func (pg *polyGrid) classify(edges, budget int) bool {
 	for j := range pg.ny {
 		for i := range pg.nx {
 			c := &pg.cells[j*pg.nx+i]
@@ -140,6 +156,9 @@ func (pg *polyGrid) classify() {
 			case j > 0 && pg.cells[(j-1)*pg.nx+i] != cellEdge:
 				*c = pg.cells[(j-1)*pg.nx+i]
 			default:
+				if budget -= edges; budget < 0 {
+					return false
+				}
 				centre := geo.Pos{Lon: pg.minLon + (float64(i)+0.5)/pg.sx, Lat: pg.minLat + (float64(j)+0.5)/pg.sy}
 				*c = cellOut
 				if pg.shape.coversPoint(centre) {
@@ -148,6 +167,7 @@ func (pg *polyGrid) classify() {
 			}
 		}
 	}
+	return true
 }
 
 // covers reports whether p lies in the area (borders included): what

@@ -78,6 +78,9 @@ type walk struct {
 type scratch struct {
 	buf []*rec
 	cs  []cand
+	// used is the most entries of buf and cs a walk filled: what release
+	// clears (a page of 20 fills few of their 256).
+	used int
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -95,9 +98,9 @@ func (w *walk) release() {
 	if cap(sc.buf) > 4*chunk || cap(sc.cs) > 4*chunk {
 		return // grown by a many-tree walk: let it go
 	}
-	clear(sc.buf[:cap(sc.buf)])
-	clear(sc.cs[:cap(sc.cs)])
-	sc.buf, sc.cs = sc.buf[:0], sc.cs[:0]
+	clear(sc.buf[:min(sc.used, cap(sc.buf))])
+	clear(sc.cs[:min(sc.used, cap(sc.cs))])
+	sc.buf, sc.cs, sc.used = sc.buf[:0], sc.cs[:0], 0
 	scratchPool.Put(sc)
 }
 
@@ -183,7 +186,10 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 		w.sc = scratchPool.Get().(*scratch)
 	}
 	cs := w.sc.cs[:0]
-	defer func() { w.sc.cs = cs[:0] }()
+	defer func() {
+		w.sc.used = max(w.sc.used, len(cs))
+		w.sc.cs = cs[:0]
+	}()
 	add := func(r *rec) {
 		if ok, geoCheck := w.ck.check(r); ok {
 			cs = append(cs, cand{r.id, r.data(), geoCheck})
@@ -237,6 +243,7 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 			return true
 		})
 	}
+	w.sc.used = max(w.sc.used, len(w.sc.buf)) // before a cut below
 	if len(w.trees) > 1 {
 		slices.SortFunc(w.sc.buf, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
 		w.sc.buf = slices.CompactFunc(w.sc.buf, func(a, b *rec) bool { return a == b })
