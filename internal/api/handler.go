@@ -343,11 +343,11 @@ func parseQuery(raw string) (url.Values, error) {
 			continue
 		}
 		k, val, _ := strings.Cut(part, "=")
-		key, err := url.QueryUnescape(k)
+		key, err := queryUnescape(k)
 		if err != nil {
 			return nil, problem.Invalid("malformed query parameter name %q: %v", k, err)
 		}
-		value, err := url.QueryUnescape(val)
+		value, err := queryUnescape(val)
 		if err != nil {
 			return nil, problem.Invalid("malformed value of query parameter %q: %v", key, err)
 		}

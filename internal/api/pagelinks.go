@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,15 +20,32 @@ func (c *call) pageLinks(resp *response, offset, limit int, more bool, mt string
 	if limit <= 0 {
 		return
 	}
-	page := func(off int) map[string]string {
-		return map[string]string{"limit": strconv.Itoa(limit), "offset": strconv.Itoa(off)}
-	}
 	if offset > 0 {
-		c.addLink(resp, c.selfLink(page(max(0, offset-limit)), "prev", mt))
+		c.addLink(resp, c.pageLink(max(0, offset-limit), limit, "prev", mt))
 	}
 	if more {
-		c.addLink(resp, c.selfLink(page(offset+limit), "next", mt))
+		c.addLink(resp, c.pageLink(offset+limit, limit, "next", mt))
 	}
+}
+
+// pageLink is the selfLink of relation rel to the page at offset, through
+// linkMemo for the long query strings of GET requests (their parameters are
+// those of the URL; a POST query's come from its body).
+func (c *call) pageLink(offset, limit int, rel, mt string) string {
+	page := func() string {
+		return c.selfLink(map[string]string{"limit": strconv.Itoa(limit), "offset": strconv.Itoa(offset)}, rel, mt)
+	}
+	raw := c.r.URL.RawQuery
+	if c.r.Method != http.MethodGet || len(raw) < memoMinLen {
+		return page()
+	}
+	k := linkKey{raw: raw, path: c.r.URL.Path, rel: rel, mt: mt, limit: limit, offset: offset}
+	if l, ok := linkMemo.get(k); ok {
+		return l
+	}
+	l := page()
+	linkMemo.put(k, l)
+	return l
 }
 
 // addLink adds a Link header value to the response.

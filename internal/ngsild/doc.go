@@ -222,6 +222,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 plain ASCII bytes at a time.
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plainASCII[c] {
@@ -268,6 +275,19 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plain8 reports whether the 8 bytes of s are all plainASCII: none is a
+// control character, '"', '\\' or above 0x7f. (x - 0x01…) &^ x & 0x80…
+// is non-zero exactly when some byte of x is zero.
+func plain8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	ctl := (w - ones*0x20) &^ w // a byte below 0x20 (given none above 0x7f)
+	return (w|ctl|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }
 
 // AppendJSON appends the JSON encoding of any value that may appear in a

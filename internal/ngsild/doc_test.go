@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -104,4 +105,36 @@ func FuzzDocEncode(f *testing.F) {
 			t.Fatalf("got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// TestAppendStringWords checks the 8-byte fast path of appendString: every
+// byte that needs care, at every offset of strings of every length around
+// the word size, encodes as encoding/json encodes it.
+func TestAppendStringWords(t *testing.T) {
+	special := []string{"\x00", "\x1f", "\x20", "\"", "\\", "\x7f", "\x80", "\xff", "é", "\u2028", "\u2029", "\n", "€", "\xe2\x80"}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for n := range 26 {
+		for pos := 0; pos <= n; pos++ {
+			for _, sp := range special {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = byte('a' + rng.IntN(26))
+				}
+				s := string(b[:pos]) + sp + string(b[pos:])
+				got := appendString(nil, s)
+				if want := stdEncode(t, s); !bytes.Equal(got, want) {
+					t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
+	for range 20000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		if got, want := appendString(nil, string(b)), stdEncode(t, string(b)); !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, want %s", b, got, want)
+		}
+	}
 }

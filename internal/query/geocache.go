@@ -14,8 +14,14 @@ import (
 // and in source bytes; eviction is random (Go map order).
 type coordCache struct {
 	mu    sync.Mutex
-	m     map[coordKey]geo.Geometry
+	m     map[coordKey]coordEntry
 	bytes int
+}
+
+// coordEntry is a cached geometry and, for an area, its prepared form.
+type coordEntry struct {
+	g    geo.Geometry
+	grid *polyGrid
 }
 
 type coordKey struct {
@@ -29,16 +35,16 @@ const (
 	coordCacheMinLen  = 64 // shorter sources parse faster than a lookup pays
 )
 
-var coords = coordCache{m: make(map[coordKey]geo.Geometry)}
+var coords = coordCache{m: make(map[coordKey]coordEntry)}
 
-func (c *coordCache) get(t geo.Type, src string) (geo.Geometry, bool) {
+func (c *coordCache) get(t geo.Type, src string) (coordEntry, bool) {
 	c.mu.Lock()
-	g, ok := c.m[coordKey{t, src}]
+	e, ok := c.m[coordKey{t, src}]
 	c.mu.Unlock()
-	return g, ok
+	return e, ok
 }
 
-func (c *coordCache) put(t geo.Type, src string, g geo.Geometry) {
+func (c *coordCache) put(t geo.Type, src string, e coordEntry) {
 	if len(src) > coordCacheBytes/16 {
 		return
 	}
@@ -56,22 +62,32 @@ func (c *coordCache) put(t geo.Type, src string, g geo.Geometry) {
 		c.bytes -= len(old.src)
 	}
 	k.src = strings.Clone(src) // not a slice of a whole request's URL
-	c.m[k] = g
+	c.m[k] = e
 	c.bytes += len(src)
 }
 
 // parseCoordinatesCached is parseCoordinates through the cache; errors are
 // not cached (they are rare and cheap to recompute).
 func parseCoordinatesCached(t geo.Type, src string) (geo.Geometry, error) {
+	e, err := parseCoordinatesPrepared(t, src)
+	return e.g, err
+}
+
+// parseCoordinatesPrepared is parseCoordinatesCached with the prepared form
+// of an area (newPolyGrid), built once per cached source.
+func parseCoordinatesPrepared(t geo.Type, src string) (coordEntry, error) {
 	if len(src) < coordCacheMinLen {
-		return parseCoordinates(t, src)
+		g, err := parseCoordinates(t, src)
+		return coordEntry{g: g}, err
 	}
-	if g, ok := coords.get(t, src); ok {
-		return g, nil
+	if e, ok := coords.get(t, src); ok {
+		return e, nil
 	}
 	g, err := parseCoordinates(t, src)
-	if err == nil {
-		coords.put(t, src, g)
+	if err != nil {
+		return coordEntry{}, err
 	}
-	return g, err
+	e := coordEntry{g: g, grid: newPolyGrid(g)}
+	coords.put(t, src, e)
+	return e, nil
 }

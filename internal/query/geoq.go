@@ -50,6 +50,9 @@ type GeoQuery struct {
 	// Property is the expanded name of the GeoProperty tested
 	// (ngsild.IRILocation by default).
 	Property string
+	// fast is the form prepared by ParseGeoQuery for point entities
+	// (geofast.go); nil when none applies.
+	fast *pointFast
 }
 
 // ParseGeoQuery parses the geo-query parameters georel, geometry,
@@ -76,11 +79,12 @@ func ParseGeoQuery(georel, geometry, coordinates, geoproperty string, ctx *jsonl
 	if !ok || gt == geo.GeometryCollection {
 		return nil, problem.BadData("geometry: %q is not one of Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon", geometry)
 	}
-	geom, err := parseCoordinatesCached(gt, coordinates)
+	ce, err := parseCoordinatesPrepared(gt, coordinates)
 	if err != nil {
 		return nil, err
 	}
-	g.Geometry = geom
+	g.Geometry = ce.g
+	g.prepare(ce.grid)
 	if p := strings.TrimSpace(geoproperty); p != "" {
 		g.Property = ctx.ExpandTerm(p)
 	}
@@ -250,6 +254,11 @@ func (g *GeoQuery) Match(e *ngsild.Entity) bool {
 // MatchGeometry reports whether the entity geometry a satisfies g, for
 // stores that keep geometries parsed.
 func (g *GeoQuery) MatchGeometry(a geo.Geometry) bool {
+	if g.fast != nil && a.Type == geo.Point && len(a.Coords) == 1 {
+		if m, ok := g.matchPoint(a.Coords[0]); ok {
+			return m
+		}
+	}
 	b := g.Geometry
 	switch g.Rel {
 	case Near:

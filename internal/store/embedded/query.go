@@ -42,6 +42,9 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 
 	p.indexValues(t)
 	src := p.source(t)
+	if w, ok := src.(*walk); ok {
+		defer w.release()
+	}
 	var res store.Result
 	known := -1 // the count, when the source gave it
 	seen := 0   // candidates that passed every condition so far
@@ -86,6 +89,9 @@ func (s *Store) query(ctx context.Context, tenantName string, q store.Query) (st
 					return store.Result{}, err
 				}
 				ent = e
+			}
+			if res.Entities == nil {
+				res.Entities = make([]*ngsild.Entity, 0, min(q.Limit, chunk))
 			}
 			res.Entities = append(res.Entities, ent)
 		}

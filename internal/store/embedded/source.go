@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -65,9 +66,42 @@ type walk struct {
 	last    string
 	started bool
 	first   bool
-	buf     []*rec
-	cs      []cand // the candidates of the last call, reused by the next
-	n       int    // entries to visit in the next call: small first, up to chunk
+	sc      *scratch // buffers, taken from scratchPool on the first call
+	n       int      // entries to visit in the next call: small first, up to chunk
+}
+
+// scratch is the reusable memory of a walk: the entries taken from the
+// trees and the candidates of the last call (reused by the next). Queries
+// share them through scratchPool: a page of 20 would otherwise allocate
+// ~6 KB of growing buffers, and with a million entities in the heap every
+// byte allocated costs its share of a long GC mark.
+type scratch struct {
+	buf []*rec
+	cs  []cand
+	// used is the most entries of buf and cs a walk filled: what release
+	// clears (a page of 20 fills few of their 256).
+	used int
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]*rec, 0, chunk), cs: make([]cand, 0, chunk)}
+}}
+
+// release returns the walk's buffers to the pool; the candidates it handed
+// out are invalid from then on.
+func (w *walk) release() {
+	sc := w.sc
+	if sc == nil {
+		return
+	}
+	w.sc = nil
+	if cap(sc.buf) > 4*chunk || cap(sc.cs) > 4*chunk {
+		return // grown by a many-tree walk: let it go
+	}
+	clear(sc.buf[:min(sc.used, cap(sc.buf))])
+	clear(sc.cs[:min(sc.used, cap(sc.cs))])
+	sc.buf, sc.cs, sc.used = sc.buf[:0], sc.cs[:0], 0
+	scratchPool.Put(sc)
 }
 
 // walk returns the plan's walk, nil when no entity can match. The caller
@@ -148,11 +182,14 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 	n := w.n
 	w.n = min(2*n, chunk)
 	// The caller is done with the last chunk when it asks for the next.
-	if w.cs == nil {
-		w.cs = make([]cand, 0, min(n, p.need()))
+	if w.sc == nil {
+		w.sc = scratchPool.Get().(*scratch)
 	}
-	cs := w.cs[:0]
-	defer func() { w.cs = cs[:0] }()
+	cs := w.sc.cs[:0]
+	defer func() {
+		w.sc.used = max(w.sc.used, len(cs))
+		w.sc.cs = cs[:0]
+	}()
 	add := func(r *rec) {
 		if ok, geoCheck := w.ck.check(r); ok {
 			cs = append(cs, cand{r.id, r.data(), geoCheck})
@@ -186,7 +223,7 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 	// Take up to n entries after pivot from each tree; when several trees
 	// give more than n in all, the first n of their merge in id order are
 	// complete (each tree that was cut off gave n entries below its cut).
-	w.buf = w.buf[:0]
+	w.sc.buf = w.sc.buf[:0]
 	done := true
 	for _, tr := range w.trees {
 		k := 0
@@ -202,23 +239,24 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 				return false
 			}
 			k++
-			w.buf = append(w.buf, r)
+			w.sc.buf = append(w.sc.buf, r)
 			return true
 		})
 	}
+	w.sc.used = max(w.sc.used, len(w.sc.buf)) // before a cut below
 	if len(w.trees) > 1 {
-		slices.SortFunc(w.buf, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
-		w.buf = slices.CompactFunc(w.buf, func(a, b *rec) bool { return a == b })
-		if len(w.buf) > n {
-			w.buf = w.buf[:n]
+		slices.SortFunc(w.sc.buf, func(a, b *rec) int { return strings.Compare(a.id, b.id) })
+		w.sc.buf = slices.CompactFunc(w.sc.buf, func(a, b *rec) bool { return a == b })
+		if len(w.sc.buf) > n {
+			w.sc.buf = w.sc.buf[:n]
 			done = false
 		}
 	}
-	for _, r := range w.buf {
+	for _, r := range w.sc.buf {
 		add(r)
 	}
-	if len(w.buf) > 0 {
-		w.last = w.buf[len(w.buf)-1].id
+	if len(w.sc.buf) > 0 {
+		w.last = w.sc.buf[len(w.sc.buf)-1].id
 	}
 	w.started = true
 	return cs, f, done
@@ -296,7 +334,7 @@ func (p *plan) collect(t *tenant, c choice) *list {
 	}
 	need := p.need()
 	if !undecided && (!p.q.Count || !dupes) && (need <= 64 || (!dupes && need <= maxCollect)) {
-		top := topK{k: need, dupes: dupes, keyed: keyed}
+		top := topK{k: need, dupes: dupes, keyed: keyed, h: make([]geoItem, 0, min(need, 1024))}
 		n, visited := 0, 0
 		scan(func(it geoItem, _ bool) bool {
 			if visited++; visited > 4*maxCollect {
