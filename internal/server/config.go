@@ -85,7 +85,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	boolean(&c.NoSync, "unsafe-no-sync", false, "do not fsync writes (benchmarks only: acknowledged writes may be lost)")
 	boolean(&c.Pprof, "pprof", false, "serve /debug/pprof/ for profiling")
-	str(&c.MemoryLimit, "memory-limit", "", "soft memory limit of the Go runtime, e.g. 1536MiB or 4GiB (default: GOMEMLIMIT, else none)")
+	str(&c.MemoryLimit, "memory-limit", "", "soft memory limit of the Go runtime, e.g. 1536MiB or 4GiB (default: GOMEMLIMIT, else none); with a limit and no GOGC the collector runs at 4x the live heap instead of 2x, bounded by the limit")
 	boolean(&c.History, "history", true, "record the history of entities (the temporal API); refine with --history-rules or /admin/history")
 	str(&c.HistoryRetention, "history-retention", "", "how long history is kept, e.g. P90D or 2160h (default: forever)")
 	str(&c.HistoryRules, "history-rules", "", `history per tenant and type, e.g. "type=Vehicle,retention=P30D;tenant=lab,enabled=false"`)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,27 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestTuneGC: a memory limit without GOGC raises the GC percentage; GOGC
+// set by the operator, or no limit, leaves it alone.
+func TestTuneGC(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	for _, c := range []struct {
+		gogc  string
+		limit int64
+		want  int
+	}{
+		{"", 1 << 30, limitedGCPercent},
+		{"100", 1 << 30, 100},
+		{"", math.MaxInt64, 100},
+		{"", 0, 100},
+	} {
+		debug.SetGCPercent(100)
+		tuneGC(c.gogc, c.limit)
+		if got := debug.SetGCPercent(100); got != c.want {
+			t.Errorf("GOGC=%q limit %d: GC percent %d, want %d", c.gogc, c.limit, got, c.want)
+		}
+	}
 }
