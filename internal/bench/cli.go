@@ -287,11 +287,13 @@ func cmdQuerySuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	loadTimeout := fs.Duration("load-timeout", 0, "bound of the load (default 15m; 3m with -short)")
 	seed := fs.Uint64("seed", 1, "seed of the query shapes' parameters")
 	memLimit := fs.String("memory-limit", "", "start Qala with --memory-limit `size` (e.g. 1536MiB)")
+	historySettle := fs.Duration("history-settle", 0, "after the load, wait up to `duration` until the history store has recorded it (qala_history_cursor reaches qala_store_last_seq) before the query shapes")
 	if err := sc.parse(args); err != nil {
 		return err
 	}
 	cfg := DefaultQuerySuiteConfig(*sc.short)
 	cfg.Qala, cfg.Keep, cfg.Log, cfg.Seed, cfg.MemoryLimit = *sc.qala, *sc.keep, stderr, *seed, *memLimit
+	cfg.HistorySettle = *historySettle
 	var err error
 	if cfg.BaselineBin, err = sc.baselineBin(); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,5 +322,36 @@ func TestRunCommandLoadsTheCity(t *testing.T) {
 	}
 	if code := Main([]string{"run", "-url", b.URL, "-shape", "nearby"}, &out, &errOut); code != 1 {
 		t.Errorf("unknown shape: exit %d, want 1", code)
+	}
+}
+
+// TestHistorySettled: the wait ends once qala_history_cursor reaches
+// qala_store_last_seq, fails when it does not within the bound, and when
+// the metrics are missing.
+func TestHistorySettled(t *testing.T) {
+	var calls atomic.Int64
+	var stuck atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cursor := calls.Add(1) * 100 // catches up with 500 on the 5th scrape
+		if stuck.Load() {
+			cursor = 1
+		}
+		fmt.Fprintf(w, "# TYPE qala_history_cursor gauge\nqala_history_cursor_other 1\nqala_history_cursor %d\nqala_store_last_seq 500\n", cursor)
+	}))
+	defer srv.Close()
+	if err := historySettled(context.Background(), srv.URL, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n < 5 {
+		t.Errorf("settled after %d scrapes; the cursor reaches the last seq on the 5th", n)
+	}
+	stuck.Store(true)
+	if err := historySettled(context.Background(), srv.URL, 1500*time.Millisecond); err == nil {
+		t.Error("a history that never catches up settled")
+	}
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer empty.Close()
+	if err := historySettled(context.Background(), empty.URL, time.Second); err == nil {
+		t.Error("no metrics: no error")
 	}
 }

@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,8 +35,13 @@ type QuerySuiteConfig struct {
 	Seed            uint64
 	// MemoryLimit, when set, starts Qala with --memory-limit (e.g. 1536MiB).
 	MemoryLimit string
-	Keep        bool      // keep the data directory and the Qala log
-	Log         io.Writer // progress lines; nil = discard
+	// HistorySettle, when set, waits after the load (at most this long)
+	// until the history store has recorded it — its cursor
+	// (qala_history_cursor) reached the store's last change
+	// (qala_store_last_seq) — before the query shapes.
+	HistorySettle time.Duration
+	Keep          bool      // keep the data directory and the Qala log
+	Log           io.Writer // progress lines; nil = discard
 }
 
 // DefaultQuerySuiteConfig returns the query suite defaults; short selects
@@ -78,17 +86,21 @@ type QueryReport struct {
 		Baseline        string `json:"baseline"`
 		MemoryLimit     string `json:"memory_limit,omitempty"`
 	} `json:"config"`
-	Load         *Result   `json:"load,omitempty"`
-	Loaded       int64     `json:"loaded"` // entities the load wrote successfully
-	Count        int64     `json:"count"`  // AirQualityObserved the broker counts after the load
-	LoadRSS      uint64    `json:"load_rss_bytes"`
-	LoadPeakRSS  uint64    `json:"load_peak_rss_bytes"`
-	EndRSS       uint64    `json:"end_rss_bytes"` // after every query shape
-	EndPeakRSS   uint64    `json:"end_peak_rss_bytes"`
-	Pairs        []Pair    `json:"shapes"`
-	Errors       []string  `json:"errors,omitempty"`
-	Started      time.Time `json:"started"`
-	TotalSeconds float64   `json:"total_seconds"`
+	Load   *Result `json:"load,omitempty"`
+	Loaded int64   `json:"loaded"` // entities the load wrote successfully
+	Count  int64   `json:"count"`  // AirQualityObserved the broker counts after the load
+	// HistorySettled is how long the history took to record the load
+	// after it ended (HistorySettle), and the RSS then.
+	HistorySettled float64   `json:"history_settled_seconds,omitempty"`
+	SettledRSS     uint64    `json:"history_settled_rss_bytes,omitempty"`
+	LoadRSS        uint64    `json:"load_rss_bytes"`
+	LoadPeakRSS    uint64    `json:"load_peak_rss_bytes"`
+	EndRSS         uint64    `json:"end_rss_bytes"` // after every query shape
+	EndPeakRSS     uint64    `json:"end_peak_rss_bytes"`
+	Pairs          []Pair    `json:"shapes"`
+	Errors         []string  `json:"errors,omitempty"`
+	Started        time.Time `json:"started"`
+	TotalSeconds   float64   `json:"total_seconds"`
 }
 
 func (s *QueryReport) fail(format string, args ...any) {
@@ -175,6 +187,15 @@ func RunQuerySuite(ctx context.Context, cfg QuerySuiteConfig) (*QueryReport, err
 		rep.fail("count after load: %v", err)
 	}
 	logf("after load: RSS %s (peak %s), %s count %d", fmtBytes(rep.LoadRSS), fmtBytes(rep.LoadPeakRSS), EntityType, rep.Count)
+	if cfg.HistorySettle > 0 {
+		t0 := time.Now()
+		if err := historySettled(ctx, q.URL, cfg.HistorySettle); err != nil {
+			rep.fail("history after load: %v", err)
+		}
+		rep.HistorySettled = time.Since(t0).Seconds()
+		rep.SettledRSS, _, _ = q.Memory()
+		logf("history recorded the load %.1f s after it ended; RSS %s", rep.HistorySettled, fmtBytes(rep.SettledRSS))
+	}
 
 	for _, shape := range QueryShapes {
 		if ctx.Err() != nil {
@@ -297,6 +318,10 @@ func (s *QueryReport) Markdown(w io.Writer) {
 			c.LoadWorkers, c.Batch, errNote(s.Load.Errors), EntityType, fmtRate(float64(s.Count)))
 		p("RSS: %s after the load (peak %s), %s after the queries (peak %s).\n",
 			fmtBytes(s.LoadRSS), fmtBytes(s.LoadPeakRSS), fmtBytes(s.EndRSS), fmtBytes(s.EndPeakRSS))
+		if s.HistorySettled > 0 {
+			p("The history store recorded the load %.1f s after it ended (RSS then %s); the shapes ran after that.\n",
+				s.HistorySettled, fmtBytes(s.SettledRSS))
+		}
 	}
 
 	p("\n| server | shape | c | requests | errors | req/s | p50 | p90 | p99 | max |\n")
@@ -336,4 +361,55 @@ func (s *QueryReport) Markdown(w io.Writer) {
 			}
 		}
 	}
+}
+
+// historySettled waits until Qala's history cursor (qala_history_cursor
+// of /metrics) has reached the store's last change (qala_store_last_seq),
+// at most bound: the history has then recorded the load.
+func historySettled(ctx context.Context, base string, bound time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	for {
+		cursor, err := metricValue(ctx, base, "qala_history_cursor")
+		if err != nil {
+			return err
+		}
+		last, err := metricValue(ctx, base, "qala_store_last_seq")
+		if err != nil {
+			return err
+		}
+		if cursor >= last {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("history at change %.0f of %.0f after %v", cursor, last, bound)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// metricValue reads one unlabelled sample of name from base's /metrics.
+func metricValue(ctx context.Context, base, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s in /metrics", name)
 }

@@ -24,6 +24,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	group    prometheus.Histogram
 	entities *entitiesCollector
+	lastSeq  prometheus.GaugeFunc
 }
 
 func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
@@ -45,8 +46,11 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 		}),
 		entities: &entitiesCollector{s: s, desc: prometheus.NewDesc("qala_store_entities",
 			"Entities per tenant.", []string{"tenant"}, nil)},
+		lastSeq: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qala_store_last_seq",
+			Help: "Seq of the last durable change event: followers (history, subscriptions) are behind by the difference to their cursor."},
+			func() float64 { return float64(s.LastSeq()) }),
 	}
-	for _, c := range []prometheus.Collector{m.ops, m.duration, m.group, m.entities} {
+	for _, c := range []prometheus.Collector{m.ops, m.duration, m.group, m.entities, m.lastSeq} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, err
@@ -82,7 +86,7 @@ func (m *metrics) unregister() {
 	if m == nil {
 		return
 	}
-	for _, c := range []prometheus.Collector{m.ops, m.duration, m.group, m.entities} {
+	for _, c := range []prometheus.Collector{m.ops, m.duration, m.group, m.entities, m.lastSeq} {
 		m.reg.Unregister(c)
 	}
 }
