@@ -82,7 +82,7 @@ func (c *h1Client) target(uri string) (*h1Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t = &h1Target{host: strings.TrimSuffix(u.Host, ":"), path: u.RequestURI()}
+	t = &h1Target{host: strings.TrimSuffix(u.Host, ":"), path: escapeTarget(u.RequestURI())}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
 		return nil, fmt.Errorf("scheme %q is not http or https", u.Scheme)
@@ -117,6 +117,31 @@ func (c *h1Client) target(uri string) (*h1Target, error) {
 	c.targets[uri] = t
 	c.mu.Unlock()
 	return t, nil
+}
+
+// escapeTarget percent-encodes the bytes a request-target cannot hold
+// (RFC 9112 section 3.2: no blanks, controls or non-ASCII), which url.Parse
+// leaves in a query: "/?a b" is sent as "/?a%20b".
+func escapeTarget(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // post sends the request req (head and body, as appendRequest made it) to t
