@@ -28,6 +28,12 @@ var (
 	resp204 = []byte("HTTP/1.1 204 No Content\r\n\r\n")
 	resp405 = []byte("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	resp400 = []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+	hdrContentLength    = []byte("Content-Length")
+	hdrTransferEncoding = []byte("Transfer-Encoding")
+	hdrConnection       = []byte("Connection")
+	tokChunked          = []byte("chunked")
+	tokClose            = []byte("close")
 )
 
 // leanServer is one lean receiver's listener and connections.
@@ -173,16 +179,16 @@ func readLeanHead(br *bufio.Reader) (leanRequest, error) {
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "Content-Length"):
+		case bytes.EqualFold(name, hdrContentLength):
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 {
 				return req, fmt.Errorf("bad Content-Length %q", value)
 			}
 			req.length = n
-		case asciiEqualFold(name, "Transfer-Encoding"):
-			req.chunked = asciiEqualFold(value, "chunked")
-		case asciiEqualFold(name, "Connection"):
-			req.close = asciiEqualFold(value, "close")
+		case bytes.EqualFold(name, hdrTransferEncoding):
+			req.chunked = bytes.EqualFold(value, tokChunked)
+		case bytes.EqualFold(name, hdrConnection):
+			req.close = bytes.EqualFold(value, tokClose)
 		}
 	}
 }
@@ -237,23 +243,4 @@ func grow(buf []byte, n int) []byte {
 		buf = nb
 	}
 	return buf[:len(buf)+n]
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -370,14 +370,11 @@ func historySettled(ctx context.Context, base string, bound time.Duration) error
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	for {
-		cursor, err := metricValue(ctx, base, "qala_history_cursor")
+		v, err := metricValues(ctx, base, "qala_history_cursor", "qala_store_last_seq")
 		if err != nil {
 			return err
 		}
-		last, err := metricValue(ctx, base, "qala_store_last_seq")
-		if err != nil {
-			return err
-		}
+		cursor, last := v[0], v[1]
 		if cursor >= last {
 			return nil
 		}
@@ -389,27 +386,37 @@ func historySettled(ctx context.Context, base string, bound time.Duration) error
 	}
 }
 
-// metricValue reads one unlabelled sample of name from base's /metrics.
-func metricValue(ctx context.Context, base, name string) (float64, error) {
+// metricValues reads one unlabelled sample of each name from one scrape of
+// base's /metrics, in the order of names.
+func metricValues(ctx context.Context, base string, names ...string) ([]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	out := make([]float64, len(names))
+	found := 0
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		for i, name := range names {
+			if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				if out[i], err = strconv.ParseFloat(strings.TrimSpace(rest), 64); err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+				found++
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, fmt.Errorf("no %s in /metrics", name)
+	if found < len(names) {
+		return nil, fmt.Errorf("%v: not all in /metrics", names)
+	}
+	return out, nil
 }

@@ -97,6 +97,20 @@ func (k *killRig) send(method, path, body string) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// setCounter sets n of urn:ngsi-ld:Counter:c to v through the entity API;
+// false when the server is gone or did not answer 204 (then reported).
+func (k *killRig) setCounter(c, v int) bool {
+	st, err := k.send("PATCH", fmt.Sprintf("/entities/urn:ngsi-ld:Counter:%d/attrs", c), fmt.Sprintf(`{"n":{"type":"Property","value":%d}}`, v))
+	if err != nil {
+		return false
+	}
+	if st != 204 {
+		k.t.Errorf("update: %d", st)
+		return false
+	}
+	return true
+}
+
 // streamAndKill runs writers goroutines, each calling write(w, 0),
 // write(w, 1), ... until write returns false (the server is gone, or the
 // writer failed) or the stream is over; after d it kills the server with

@@ -364,12 +364,10 @@ const limitedGCPercent = 400
 
 // tuneGC raises the GC percentage when a memory limit is set, by
 // --memory-limit or GOMEMLIMIT (limit, as debug.SetMemoryLimit(-1) reports
-// it), and the operator did not choose a percentage with GOGC. It reports
-// whether it did.
-func tuneGC(gogc string, limit int64) bool {
+// it), and the operator did not choose a percentage with GOGC.
+func tuneGC(gogc string, limit int64) {
 	if gogc != "" || limit <= 0 || limit == math.MaxInt64 {
-		return false
+		return
 	}
 	debug.SetGCPercent(limitedGCPercent)
-	return true
 }
