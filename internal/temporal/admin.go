@@ -86,9 +86,9 @@ func (s *Store) adminStatus() adminStatus {
 	s.cat.mu.RLock()
 	st.Stats.Tenants = len(s.cat.tenants)
 	for _, t := range s.cat.tenants {
-		st.Stats.Entities += len(t.entities)
+		st.Stats.Entities += len(t.byHash) + len(t.overflow)
 	}
-	st.Stats.Series = s.cat.seriesCount()
+	st.Stats.Series = s.cat.nseries
 	s.cat.mu.RUnlock()
 	st.Stats.PendingCompactions = s.PendingCompactions()
 	st.Stats.DiskBytes = s.DiskBytes()

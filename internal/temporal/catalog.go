@@ -2,9 +2,9 @@ package temporal
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,44 +17,63 @@ import (
 // datasetId). It is rebuilt at Open from the entity and series records and
 // kept in step with every commit.
 //
-// Locks: catalog.mu guards the tenant and entity maps and nextSeries;
-// entity.mu guards an entity's fields and series list; series.wmu serialises
-// the writes of one series and is held across the commit; series.meta
-// guards what readers look at. Order: series.wmu (several, by increasing
-// id) → entity.mu → catalog.mu. Readers never take wmu; they read what
-// they need of a series atomically (series.state).
+// Entities and series live in slabs (slab.go) and refer to each other, to
+// their names and to their tenant by slot number: a million entities with
+// five million series are a few thousand pointer-free pages to the garbage
+// collector. An entity's series form a list through series.next. Slots are
+// not reused: a deleted entity or series keeps its slot (some 100 bytes)
+// until the next restart.
 //
-// A million entities have some five million series: the catalog keeps them
-// small (no map per entity; attribute names, datasetIds and type lists
-// shared), since every byte of it is held twice over by the garbage
-// collector's headroom.
+// Locks: catalog.mu guards the tenants' indexes, the slabs' allocation and
+// nextSeries; entity.mu guards an entity's fields and its list of series;
+// series.wmu serialises the writes of one series and is held across the
+// commit. Order: series.wmu (several, by increasing id) → entity.mu →
+// catalog.mu. Readers never take wmu; they read what they need of a series
+// atomically (series.state).
 type catalog struct {
 	mu         sync.RWMutex
 	tenants    map[string]*tenantCat
-	nseries    int // series in the catalog
+	tenantList slab[tenantRef] // by tenant slot
+	nseries    int             // series in the catalog
 	nextSeries uint64
-	names      map[sKey]*sKey      // interned series names
-	typeLists  map[string][]string // interned type lists, by their joined form
+	seed       maphash.Seed
+	hashOf     func(string) uint64 // tests force collisions with it; nil: maphash
+
+	ents   slab[entity]
+	series slab[series]
+	strs   arena // entity ids, tenant names
+
+	names     map[sKey]uint32 // interned series names → slot in nameList
+	nameList  slab[sKey]
+	typeLists map[string]uint32 // interned type lists, by their joined form → slot in typeList
+	typeSlab slab[[]string]
 }
 
+type tenantRef struct{ name strRef }
+
 type tenantCat struct {
-	name     string
-	entities map[string]*entity
-	sorted   []string // entity ids in order; nil when stale
+	name string
+	slot uint32
+	// byHash finds an entity slot by the hash of its id; ids whose hash
+	// another id took first are in overflow.
+	byHash   map[uint64]uint32
+	overflow map[string]uint32
+	sorted   []uint32 // entity slots in order of id; nil when stale
 }
 
 // sKey names a series within its entity.
 type sKey struct{ attr, dataset string }
 
 type entity struct {
-	tenant, id string
-
 	mu       sync.RWMutex
-	types    []string
-	created  int64     // Unix ms of the first instance written
-	modified int64     // of the last write
-	deleted  int64     // when the entity was deleted (0: it was not, or was recreated)
-	series   []*series // few: looked up by a linear scan
+	slot     uint32
+	tenant   uint32 // tenant slot
+	id       strRef
+	types    uint32 // slot of the interned type list; 0: none
+	created  int64  // Unix ms of the first instance written
+	modified int64  // of the last write
+	deleted  int64  // when the entity was deleted (0: it was not, or was recreated)
+	first    uint32 // slot of its first series; 0: none
 	// dropBefore is the window before which retention has already dropped
 	// everything of its series in this process.
 	dropBefore int64
@@ -64,8 +83,10 @@ type entity struct {
 
 type series struct {
 	id   uint64
-	ent  *entity
-	name *sKey // interned
+	slot uint32
+	ent  uint32 // entity slot
+	name uint32 // slot of the interned name
+	next uint32 // the entity's next series; guarded by entity.mu
 
 	// wmu serialises the writes of the series; the fields below it are
 	// only touched with it held.
@@ -125,71 +146,162 @@ const (
 )
 
 func newCatalog() *catalog {
-	return &catalog{tenants: map[string]*tenantCat{}, nextSeries: 1, names: map[sKey]*sKey{}, typeLists: map[string][]string{}}
+	return &catalog{
+		tenants:    map[string]*tenantCat{},
+		nextSeries: 1,
+		seed:       maphash.MakeSeed(),
+		names:      map[sKey]uint32{},
+		typeLists:  map[string]uint32{},
+	}
+}
+
+// Accessors of what entities and series refer to by slot.
+
+// seriesAt returns the series of a slot.
+func (c *catalog) seriesAt(slot uint32) *series { return c.series.at(slot) }
+
+// entOf returns the entity of a series.
+func (c *catalog) entOf(x *series) *entity { return c.ents.at(x.ent) }
+
+// nameOf returns the attribute and datasetId of a series.
+func (c *catalog) nameOf(x *series) sKey { return *c.nameList.at(x.name) }
+
+// idOf returns the id of an entity.
+func (c *catalog) idOf(e *entity) string { return c.strs.get(e.id) }
+
+// tenantOf returns the tenant of an entity.
+func (c *catalog) tenantOf(e *entity) string { return c.strs.get(c.tenantList.at(e.tenant).name) }
+
+// typesOf returns the types of an entity (not to be modified). e.mu is held.
+func (c *catalog) typesOf(e *entity) []string {
+	if e.types == 0 {
+		return nil
+	}
+	return *c.typeSlab.at(e.types)
+}
+
+// list returns the series of an entity. e.mu is held.
+func (c *catalog) list(e *entity) []*series {
+	var out []*series
+	for i := e.first; i != 0; {
+		x := c.series.at(i)
+		out = append(out, x)
+		i = x.next
+	}
+	return out
 }
 
 // find returns the entity's series k, or nil. e.mu is held.
-func (e *entity) find(k sKey) *series {
-	for _, x := range e.series {
-		if *x.name == k {
+func (c *catalog) find(e *entity, k sKey) *series {
+	c.mu.RLock()
+	n, ok := c.names[k]
+	c.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	for i := e.first; i != 0; {
+		x := c.series.at(i)
+		if x.name == n {
 			return x
 		}
+		i = x.next
 	}
 	return nil
 }
 
-// name returns the interned k. c.mu is held for writing.
-func (c *catalog) name(k sKey) *sKey {
-	if n := c.names[k]; n != nil {
+// link appends x to e's series. e.mu is held (or e is not shared yet).
+func (c *catalog) link(e *entity, x *series) {
+	x.next = 0
+	if e.first == 0 {
+		e.first = x.slot
+		return
+	}
+	i := e.first
+	for {
+		y := c.series.at(i)
+		if y.next == 0 {
+			y.next = x.slot
+			return
+		}
+		i = y.next
+	}
+}
+
+// unlink removes x from e's series, reporting whether it was there. e.mu
+// is held.
+func (c *catalog) unlink(e *entity, x *series) bool {
+	if e.first == x.slot {
+		e.first = x.next
+		return true
+	}
+	for i := e.first; i != 0; {
+		y := c.series.at(i)
+		if y.next == x.slot {
+			y.next = x.next
+			return true
+		}
+		i = y.next
+	}
+	return false
+}
+
+// name returns the slot of the interned k. c.mu is held for writing.
+func (c *catalog) name(k sKey) uint32 {
+	if n, ok := c.names[k]; ok {
 		return n
 	}
-	n := &sKey{strings.Clone(k.attr), strings.Clone(k.dataset)}
-	c.names[*n] = n
+	n, p := c.nameList.alloc()
+	*p = sKey{strings.Clone(k.attr), strings.Clone(k.dataset)}
+	c.names[*p] = n
 	return n
 }
 
-// typeList returns types interned: entities of a type share one list. The
-// result must not be modified.
-func (c *catalog) typeList(types []string) []string {
+// typeList returns the slot of types interned: entities of a type share one
+// list.
+func (c *catalog) typeList(types []string) uint32 {
 	if len(types) == 0 {
-		return nil
+		return 0
 	}
 	k := strings.Join(types, "\x00")
 	c.mu.RLock()
-	l, ok := c.typeLists[k]
+	n, ok := c.typeLists[k]
 	c.mu.RUnlock()
 	if ok {
-		return l
+		return n
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok = c.typeLists[k]; !ok {
-		l = make([]string, len(types))
+	if n, ok = c.typeLists[k]; !ok {
+		l := make([]string, len(types))
 		for i, t := range types {
 			l[i] = strings.Clone(t)
 		}
-		c.typeLists[k] = l
+		var p *[]string
+		n, p = c.typeSlab.alloc()
+		*p = l
+		c.typeLists[k] = n
 	}
-	return l
+	return n
 }
 
-// addSeries puts a loaded series in the catalog. Only Open calls it.
-func (c *catalog) addSeries(e *entity, x *series, k sKey) {
-	c.mu.Lock()
-	x.name = c.name(k)
+// newSeries allocates a series of e named k. c.mu is held for writing.
+func (c *catalog) newSeries(e *entity, id uint64, k sKey) *series {
+	slot, x := c.series.alloc()
+	x.id, x.slot, x.ent, x.name = id, slot, e.slot, c.name(k)
+	x.maxObs, x.lastT = math.MinInt64, math.MinInt64
 	c.nseries++
-	c.nextSeries = max(c.nextSeries, x.id+1)
-	c.mu.Unlock()
-	e.series = appendExact(e.series, x)
+	c.nextSeries = max(c.nextSeries, id+1)
+	return x
 }
 
-// appendExact appends x to l without spare capacity: entities have a few
-// series each, a million of them.
-func appendExact(l []*series, x *series) []*series {
-	out := make([]*series, len(l)+1)
-	copy(out, l)
-	out[len(l)] = x
-	return out
+// addSeries puts a loaded series in the catalog and returns it. Only Open
+// calls it.
+func (c *catalog) addSeries(e *entity, id uint64, k sKey) *series {
+	c.mu.Lock()
+	x := c.newSeries(e, id, k)
+	c.mu.Unlock()
+	c.link(e, x)
+	return x
 }
 
 // seriesCount returns the number of series.
@@ -197,6 +309,26 @@ func (c *catalog) seriesCount() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.nseries
+}
+
+func (c *catalog) hash(id string) uint64 {
+	if c.hashOf != nil {
+		return c.hashOf(id)
+	}
+	return maphash.String(c.seed, id)
+}
+
+// lookup returns the tenant's entity id, or nil. c.mu is held.
+func (c *catalog) lookup(t *tenantCat, id string) *entity {
+	if slot, ok := t.byHash[c.hash(id)]; ok {
+		if e := c.ents.at(slot); c.idOf(e) == id {
+			return e
+		}
+	}
+	if slot, ok := t.overflow[id]; ok {
+		return c.ents.at(slot)
+	}
+	return nil
 }
 
 // entity returns the committed entity, or nil.
@@ -207,7 +339,7 @@ func (c *catalog) entity(tenant, id string) *entity {
 	if t == nil {
 		return nil
 	}
-	e := t.entities[id]
+	e := c.lookup(t, id)
 	if e == nil || !e.committed.Load() || e.dead.Load() {
 		return nil
 	}
@@ -220,52 +352,71 @@ func (c *catalog) getOrCreate(tenant, id string) *entity {
 	defer c.mu.Unlock()
 	t := c.tenants[tenant]
 	if t == nil {
-		t = &tenantCat{name: strings.Clone(tenant), entities: map[string]*entity{}}
+		slot, ref := c.tenantList.alloc()
+		ref.name = c.strs.add(tenant)
+		t = &tenantCat{name: strings.Clone(tenant), slot: slot, byHash: map[uint64]uint32{}, overflow: map[string]uint32{}}
 		c.tenants[t.name] = t
 	}
-	e := t.entities[id]
-	if e == nil {
-		e = &entity{tenant: t.name, id: strings.Clone(id), dropBefore: math.MinInt64}
-		t.entities[e.id] = e
-		t.sorted = nil
+	if e := c.lookup(t, id); e != nil {
+		return e
 	}
+	slot, e := c.ents.alloc()
+	e.slot, e.tenant, e.id, e.dropBefore = slot, t.slot, c.strs.add(id), math.MinInt64
+	h := c.hash(id)
+	if _, taken := t.byHash[h]; taken {
+		t.overflow[strings.Clone(id)] = slot
+	} else {
+		t.byHash[h] = slot
+	}
+	t.sorted = nil
 	return e
+}
+
+// forget removes e from its tenant's index. c.mu is held for writing.
+func (c *catalog) forget(e *entity) {
+	t := c.tenants[c.tenantOf(e)]
+	if t == nil {
+		return
+	}
+	id := c.idOf(e)
+	h := c.hash(id)
+	if slot, ok := t.byHash[h]; ok && slot == e.slot {
+		delete(t.byHash, h)
+	} else if slot, ok := t.overflow[id]; ok && slot == e.slot {
+		delete(t.overflow, id)
+	} else {
+		return
+	}
+	t.sorted = nil
 }
 
 // seriesOf returns the entity's series for (attr, dataset), creating it.
 func (c *catalog) seriesOf(e *entity, attr, dataset string) *series {
 	k := sKey{attr, dataset}
 	e.mu.RLock()
-	s := e.find(k)
+	s := c.find(e, k)
 	e.mu.RUnlock()
 	if s != nil {
 		return s
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s = e.find(k); s != nil {
+	if s = c.find(e, k); s != nil {
 		return s
 	}
 	c.mu.Lock()
-	id := c.nextSeries
-	c.nextSeries++
-	c.nseries++
-	s = &series{id: id, ent: e, name: c.name(k), maxObs: math.MinInt64, lastT: math.MinInt64}
+	s = c.newSeries(e, c.nextSeries, k)
 	c.mu.Unlock()
-	e.series = appendExact(e.series, s)
+	c.link(e, s)
 	return s
 }
 
 // removeSeries drops a series from the catalog.
 func (c *catalog) removeSeries(s *series) {
 	s.setDead()
-	e := s.ent
+	e := c.entOf(s)
 	e.mu.Lock()
-	removed := false
-	if i := slices.Index(e.series, s); i >= 0 {
-		e.series = slices.Delete(e.series, i, i+1)
-		removed = true
-	}
+	removed := c.unlink(e, s)
 	e.mu.Unlock()
 	if removed {
 		c.mu.Lock()
@@ -278,18 +429,15 @@ func (c *catalog) removeSeries(s *series) {
 func (c *catalog) removeEntity(e *entity) {
 	e.mu.Lock()
 	e.dead.Store(true)
-	ss := e.series
-	e.series = nil
+	ss := c.list(e)
+	e.first = 0
 	e.mu.Unlock()
 	c.mu.Lock()
 	for _, s := range ss {
 		s.setDead()
 		c.nseries--
 	}
-	if t := c.tenants[e.tenant]; t != nil && t.entities[e.id] == e {
-		delete(t.entities, e.id)
-		t.sorted = nil
-	}
+	c.forget(e)
 	c.mu.Unlock()
 }
 
@@ -302,16 +450,21 @@ func (c *catalog) ids(tenant string) []string {
 		return nil
 	}
 	if t.sorted == nil {
-		t.sorted = make([]string, 0, len(t.entities))
-		for id := range t.entities {
-			t.sorted = append(t.sorted, id)
+		t.sorted = make([]uint32, 0, len(t.byHash)+len(t.overflow))
+		for _, slot := range t.byHash {
+			t.sorted = append(t.sorted, slot)
 		}
-		sort.Strings(t.sorted)
+		for _, slot := range t.overflow {
+			t.sorted = append(t.sorted, slot)
+		}
+		slices.SortFunc(t.sorted, func(a, b uint32) int {
+			return strings.Compare(c.idOf(c.ents.at(a)), c.idOf(c.ents.at(b)))
+		})
 	}
 	out := make([]string, 0, len(t.sorted))
-	for _, id := range t.sorted {
-		if e := t.entities[id]; e.committed.Load() && !e.dead.Load() {
-			out = append(out, id)
+	for _, slot := range t.sorted {
+		if e := c.ents.at(slot); e.committed.Load() && !e.dead.Load() {
+			out = append(out, c.idOf(e))
 		}
 	}
 	c.mu.Unlock()
@@ -325,14 +478,35 @@ func (c *catalog) hasTenant(tenant string) bool {
 	return ok
 }
 
+// entityCount returns the number of entities of every tenant.
+func (c *catalog) entityCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for _, t := range c.tenants {
+		n += len(t.byHash) + len(t.overflow)
+	}
+	return n
+}
+
+// tenantCount returns the number of tenants.
+func (c *catalog) tenantCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.tenants)
+}
+
 // allEntities returns every entity of every tenant (for retention).
 func (c *catalog) allEntities() []*entity {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []*entity
 	for _, t := range c.tenants {
-		for _, e := range t.entities {
-			out = append(out, e)
+		for _, slot := range t.byHash {
+			out = append(out, c.ents.at(slot))
+		}
+		for _, slot := range t.overflow {
+			out = append(out, c.ents.at(slot))
 		}
 	}
 	return out
@@ -342,13 +516,16 @@ func (c *catalog) allEntities() []*entity {
 
 const recordVersion = 1
 
-func (s *series) record(nextNum uint64, maxObs, lastT int64, kind ngsild.AttrType, classes uint8, noObs bool) []byte {
-	b := make([]byte, 0, 64+len(s.ent.tenant)+len(s.ent.id)+len(s.name.attr)+len(s.name.dataset))
+// record returns the series record of x with the state given.
+func (c *catalog) record(x *series, nextNum uint64, maxObs, lastT int64, kind ngsild.AttrType, classes uint8, noObs bool) []byte {
+	e, k := c.entOf(x), c.nameOf(x)
+	tenant, id := c.tenantOf(e), c.idOf(e)
+	b := make([]byte, 0, 64+len(tenant)+len(id)+len(k.attr)+len(k.dataset))
 	b = append(b, recordVersion)
-	b = appendStr(b, s.ent.tenant)
-	b = appendStr(b, s.ent.id)
-	b = appendStr(b, s.name.attr)
-	b = appendStr(b, s.name.dataset)
+	b = appendStr(b, tenant)
+	b = appendStr(b, id)
+	b = appendStr(b, k.attr)
+	b = appendStr(b, k.dataset)
 	b = append(b, byte(kind), classes)
 	flags := byte(0)
 	if noObs {

@@ -19,7 +19,7 @@ import (
 // maxChunk allows. Merging changes no instance, so roll-ups are untouched.
 
 type dirtyKey struct {
-	s *series
+	s uint32 // series slot
 	w int64
 }
 
@@ -99,7 +99,7 @@ func (s *Store) countsBefore(ser *series, w int64, st *seriesState) winCounts {
 		return winCounts{} // after every instance: empty
 	}
 	s.dirtyMu.Lock()
-	c, ok := s.dirty[dirtyKey{ser, w}]
+	c, ok := s.dirty[dirtyKey{ser.slot, w}]
 	s.dirtyMu.Unlock()
 	if ok {
 		return c
@@ -117,7 +117,7 @@ func (s *Store) setCounts(ser *series, w int64, c winCounts) {
 	if ser.lastT != math.MinInt64 && w == window(ser.lastT) {
 		ser.last = c
 	}
-	k := dirtyKey{ser, w}
+	k := dirtyKey{ser.slot, w}
 	s.dirtyMu.Lock()
 	if c.known() && c.chunks <= 1 {
 		delete(s.dirty, k)
@@ -145,7 +145,7 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 	s.dirtyMu.Lock()
 	var keys []dirtyKey
 	for k, c := range s.dirty {
-		if force || !c.known() || k.s.isDead() || c.needsMerge(sealedAt(k.w, now)) {
+		if force || !c.known() || s.cat.seriesAt(k.s).isDead() || c.needsMerge(sealedAt(k.w, now)) {
 			keys = append(keys, k)
 		}
 	}
@@ -160,7 +160,7 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 			break
 		}
 		looked++
-		did, err := s.compactWindow(k.s, k.w, now, force)
+		did, err := s.compactWindow(s.cat.seriesAt(k.s), k.w, now, force)
 		if err != nil {
 			return merged, err
 		}
@@ -174,8 +174,7 @@ func (s *Store) Compact(ctx context.Context, force bool) (int, error) {
 		n := len(s.rescan)
 		var ser *series
 		if n > 0 {
-			ser = s.rescan[n-1]
-			s.rescan[n-1] = nil
+			ser = s.cat.seriesAt(s.rescan[n-1])
 			s.rescan = s.rescan[:n-1]
 			if len(s.rescan) == 0 {
 				s.rescan = nil
@@ -216,7 +215,7 @@ func (s *Store) rescanLast(ser *series) error {
 	}
 	w := window(ser.lastT)
 	s.dirtyMu.Lock()
-	_, pending := s.dirty[dirtyKey{ser, w}]
+	_, pending := s.dirty[dirtyKey{ser.slot, w}]
 	s.dirtyMu.Unlock()
 	if pending {
 		return nil // the dirty set has it
@@ -282,7 +281,7 @@ func (s *Store) windowChunks(ser uint64, w int64) (chunkList, error) {
 func (s *Store) compactWindow(ser *series, w, now int64, force bool) (did bool, err error) {
 	ser.wmu.Lock()
 	defer ser.wmu.Unlock()
-	k := dirtyKey{ser, w}
+	k := dirtyKey{ser.slot, w}
 	s.dirtyMu.Lock()
 	c, ok := s.dirty[k]
 	if ser.isDead() {

@@ -90,7 +90,7 @@ func TestCompactionPassReadsOnlyWhatItMerges(t *testing.T) {
 	// A write to a window whose counts were learnt keeps them known.
 	appendReadings(t, s, "urn:ngsi-ld:Sensor:3", tAttr, []*ngsild.Attr{reading(9.0, t0.Add(time.Hour))})
 	s.dirtyMu.Lock()
-	cs := s.dirty[dirtyKey{s.cat.entity("", "urn:ngsi-ld:Sensor:3").find(sKey{tAttr, ""}), window(t0.UnixMilli())}]
+	cs := s.dirty[dirtyKey{s.cat.find(s.cat.entity("", "urn:ngsi-ld:Sensor:3"), sKey{tAttr, ""}).slot, window(t0.UnixMilli())}]
 	s.dirtyMu.Unlock()
 	if cs != (winCounts{chunks: 4, small: 4}) {
 		t.Errorf("counts after a write %+v, want 4 small chunks", cs)

@@ -33,7 +33,7 @@ func (s *Store) Append(ctx context.Context, e Entry) (created bool, err error) {
 	types := e.Types
 	if cur := s.cat.entity(e.Tenant, e.ID); cur != nil {
 		cur.mu.RLock()
-		types = unionTypes(cur.types, e.Types)
+		types = unionTypes(s.cat.typesOf(cur), e.Types)
 		cur.mu.RUnlock()
 	} else {
 		created = true
@@ -66,7 +66,7 @@ func (s *Store) DeleteEntity(ctx context.Context, tenant, id string) error {
 		return ErrNotFound
 	}
 	e.mu.RLock()
-	ss := slices.Clone(e.series)
+	ss := s.cat.list(e)
 	e.mu.RUnlock()
 	return s.dropSeries(ctx, ss, e)
 }
@@ -82,8 +82,8 @@ func (s *Store) DeleteAttr(ctx context.Context, tenant, id, attr, datasetID stri
 	}
 	var ss []*series
 	e.mu.RLock()
-	for _, x := range e.series {
-		if x.name.attr == attr && (all || x.name.dataset == datasetID) {
+	for _, x := range s.cat.list(e) {
+		if k := s.cat.nameOf(x); k.attr == attr && (all || k.dataset == datasetID) {
 			ss = append(ss, x)
 		}
 	}
@@ -115,7 +115,7 @@ func (s *Store) dropSeries(ctx context.Context, ss []*series, e *entity) error {
 		}
 	}
 	if e != nil {
-		if err := b.Delete(entityKey(e.tenant, e.id), nil); err != nil {
+		if err := b.Delete(entityKey(s.cat.tenantOf(e), s.cat.idOf(e)), nil); err != nil {
 			return err
 		}
 	}
@@ -196,8 +196,8 @@ func (s *Store) locate(tenant, id, attr, instance string) (*series, int64, uint6
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, x := range e.series {
-		if x.id == serID && x.name.attr == attr {
+	for _, x := range s.cat.list(e) {
+		if x.id == serID && s.cat.nameOf(x).attr == attr {
 			return x, hint, num, nil
 		}
 	}
@@ -212,8 +212,8 @@ func (s *Store) HasAttr(tenant, id, attr string) bool {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, x := range e.series {
-		if x.name.attr == attr {
+	for _, x := range s.cat.list(e) {
+		if s.cat.nameOf(x).attr == attr {
 			return true
 		}
 	}
@@ -345,7 +345,7 @@ func (s *Store) changeInstance(ctx context.Context, tenant, id, attr, instance s
 	if err := rewriteWindow(b, ser.id, w, keys, cur, true); err != nil {
 		return err
 	}
-	if err := b.Set(seriesKey(ser.id), ser.record(st.nextNum, st.maxObs, st.lastT, st.kind, st.classes, st.noObs), nil); err != nil {
+	if err := b.Set(seriesKey(ser.id), s.cat.record(ser, st.nextNum, st.maxObs, st.lastT, st.kind, st.classes, st.noObs), nil); err != nil {
 		return err
 	}
 	if err := b.Commit(s.writeOpts()); err != nil {

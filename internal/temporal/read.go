@@ -38,18 +38,18 @@ func (s *Store) Entity(tenant, id string) (EntityInfo, bool) {
 		return EntityInfo{}, false
 	}
 	e.mu.RLock()
-	info := EntityInfo{ID: e.id, Types: e.types, CreatedAt: msTime(e.created), ModifiedAt: msTime(e.modified)}
+	info := EntityInfo{ID: s.cat.idOf(e), Types: s.cat.typesOf(e), CreatedAt: msTime(e.created), ModifiedAt: msTime(e.modified)}
 	if e.deleted != 0 {
 		info.DeletedAt = msTime(e.deleted)
 	}
-	ss := slices.Clone(e.series)
+	ss := s.cat.list(e)
 	e.mu.RUnlock()
 	for _, x := range ss {
 		if !x.isCommitted() || x.isDead() {
 			continue
 		}
 		kind, classes, _ := x.info()
-		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: x.name.attr, DatasetID: x.name.dataset, Kind: kind, classes: classes})
+		info.Series = append(info.Series, SeriesInfo{ID: x.id, Attr: s.cat.nameOf(x).attr, DatasetID: s.cat.nameOf(x).dataset, Kind: kind, classes: classes})
 	}
 	slices.SortFunc(info.Series, func(a, b SeriesInfo) int {
 		if c := strings.Compare(a.Attr, b.Attr); c != 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -34,8 +33,8 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 			continue
 		}
 		e.mu.RLock()
-		ret := cfg.retentionFor(e.tenant, e.types)
-		ss := slices.Clone(e.series)
+		ret := cfg.retentionFor(s.cat.tenantOf(e), s.cat.typesOf(e))
+		ss := s.cat.list(e)
 		dropBefore := e.dropBefore
 		e.mu.RUnlock()
 		if ret.IsZero() {
@@ -59,10 +58,10 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		}
 		e.mu.Lock()
 		e.dropBefore = max(e.dropBefore, cutoff)
-		empty := len(e.series) == 0
+		empty := e.first == 0
 		e.mu.Unlock()
 		if empty && len(ss) > 0 {
-			if err := s.db.Delete(entityKey(e.tenant, e.id), pebble.NoSync); err != nil {
+			if err := s.db.Delete(entityKey(s.cat.tenantOf(e), s.cat.idOf(e)), pebble.NoSync); err != nil {
 				return res, err
 			}
 			s.cat.removeEntity(e)

@@ -87,7 +87,7 @@ type Store struct {
 
 	dirtyMu sync.Mutex
 	dirty   map[dirtyKey]winCounts // windows to look at for compaction
-	rescan  []*series              // series whose last window's counts are unknown (loaded at Open)
+	rescan  []uint32               // series whose last window's counts are unknown (loaded at Open)
 	// passSlice bounds the work of a background compaction pass.
 	passSlice time.Duration
 
@@ -225,14 +225,14 @@ func (s *Store) load() error {
 			return fmt.Errorf("series record %d: %w", id, err)
 		}
 		e := s.cat.getOrCreate(sr.tenant, sr.id)
-		ser := &series{id: id, ent: e, nextNum: sr.nextNum, maxObs: sr.maxObs, lastT: sr.lastT, last: unknownCounts}
+		ser := s.cat.addSeries(e, id, sKey{sr.attr, sr.dataset})
+		ser.nextNum, ser.maxObs, ser.lastT, ser.last = sr.nextNum, sr.maxObs, sr.lastT, unknownCounts
 		ser.setInfo(sr.kind, sr.classes, sr.noObs)
 		ser.setCommitted()
-		s.cat.addSeries(e, ser, sKey{sr.attr, sr.dataset})
 		// The last window of each series may hold small chunks a crash
 		// left unmerged: compaction passes read them, a few at a time.
 		if sr.lastT != math.MinInt64 {
-			s.rescan = append(s.rescan, ser)
+			s.rescan = append(s.rescan, ser.slot)
 		}
 	}
 	return it.Error()

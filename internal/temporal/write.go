@@ -160,7 +160,7 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 	for i, w := range order {
 		e := ents[i]
 		e.mu.RLock()
-		es := entState{types: unionTypes(e.types, w.types), created: e.created, modified: max(e.modified, w.at), deleted: e.deleted}
+		es := entState{types: unionTypes(s.cat.typesOf(e), w.types), created: e.created, modified: max(e.modified, w.at), deleted: e.deleted}
 		e.mu.RUnlock()
 		if es.created == 0 {
 			es.created = w.at
@@ -177,7 +177,7 @@ func (s *Store) apply(ctx context.Context, writes []*entWrite, cursor uint64) er
 	}
 	for i, sw := range work {
 		st := &states[i]
-		if err := b.Set(seriesKey(sw.s.id), sw.s.record(st.nextNum, st.maxObs, st.lastT, st.kind, st.classes, st.noObs), nil); err != nil {
+		if err := b.Set(seriesKey(sw.s.id), s.cat.record(sw.s, st.nextNum, st.maxObs, st.lastT, st.kind, st.classes, st.noObs), nil); err != nil {
 			return err
 		}
 	}
