@@ -45,8 +45,8 @@ type catalog struct {
 
 	names     map[sKey]uint32 // interned series names → slot in nameList
 	nameList  slab[sKey]
-	typeLists map[string]uint32 // interned type lists, by their joined form → slot in typeList
-	typeSlab slab[[]string]
+	typeLists map[string]uint32 // interned type lists, by their joined form → slot in typeSlab
+	typeSlab  slab[[]string]
 }
 
 type tenantRef struct{ name strRef }
