@@ -20,6 +20,40 @@ type rec struct {
 
 func lessRec(a, b *rec) bool { return a.id < b.id }
 
+// recs allocates a tenant's recs in pages, reusing those of removed
+// entities. The indexes hold some eight pointers to each rec; pointing into
+// a few hundred large pages rather than a million small objects, they cost
+// the garbage collector's mark little (each pointer to a small object is a
+// cache miss on its span). Recs are only dereferenced under tenant.mu, so
+// one is reused, under the write lock, only once every index dropped it.
+type recs struct {
+	free []*rec
+	page []rec // the rest of the page being handed out
+}
+
+const recPage = 1024
+
+func (a *recs) get() *rec {
+	if n := len(a.free); n > 0 {
+		r := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return r
+	}
+	if len(a.page) == 0 {
+		a.page = make([]rec, recPage)
+	}
+	r := &a.page[0]
+	a.page = a.page[1:]
+	return r
+}
+
+// put takes back a rec no index holds any more.
+func (a *recs) put(r *rec) {
+	*r = rec{}
+	a.free = append(a.free, r)
+}
+
 type recTree = btree.BTreeG[*rec]
 
 func newRecTree() *recTree {
@@ -39,6 +73,7 @@ type tenant struct {
 	vals    map[uint32]*valIndex // value indexes by attribute symbol (values.go)
 	strings *interner            // shared by the store's tenants
 	stats   *stats               // counters behind Types and Attributes (stats.go)
+	recs    recs
 }
 
 // geoKey names one partition of a tenant's spatial index: the geometries
@@ -132,7 +167,8 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 func (t *tenant) put(id string, b body) {
 	r, exists := t.byID[id]
 	if !exists {
-		r = &rec{id: b.id()}
+		r = t.recs.get()
+		r.id = b.id()
 		t.ordered.Set(r)
 	}
 	old := r.body
@@ -185,7 +221,8 @@ func eachGeoEntry(b *body, fn func(geoKey, *geoBox, bool)) {
 // load appends an entity at startup; ids arrive in ascending order, so the
 // B-trees take the fast append path.
 func (t *tenant) load(b body, ix *indexed) {
-	r := &rec{id: b.id(), body: b}
+	r := t.recs.get()
+	r.id, r.body = b.id(), b
 	t.byID[r.id] = r
 	t.ordered.Load(r)
 	for _, s := range r.types() {
@@ -210,7 +247,7 @@ func (t *tenant) remove(id string) {
 	t.revalue(r, r.data(), nil)
 	reindex(r, r.types(), nil, t.types)
 	reindex(r, r.attrs(), nil, t.attrs)
-	r.body = body{}
+	t.recs.put(r)
 }
 
 // dropGeo removes r's boxes from the partitions of its types.
