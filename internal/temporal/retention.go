@@ -34,7 +34,10 @@ func (s *Store) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		}
 		e.mu.RLock()
 		ret := cfg.retentionFor(s.cat.tenantOf(e), s.cat.typesOf(e))
-		ss := s.cat.list(e)
+		var ss []*series
+		if !ret.IsZero() {
+			ss = s.cat.list(e)
+		}
 		dropBefore := e.dropBefore
 		e.mu.RUnlock()
 		if ret.IsZero() {

@@ -12,7 +12,7 @@ import (
 //	nums  nnum × numVal   its numeric value-index entries, by attribute then value
 //	syms  nsyms × uint32  type symbols, then attribute-name symbols; each part sorted
 //	data  dataLen bytes   the entity's encoding (codec.go)
-//	id    idLen bytes     the entity id (rec.id and the tenant's byID key point here)
+//	id    idLen bytes     the entity id (rec.id points here)
 //
 // A million entities thus take two heap objects each (rec and its body)
 // instead of one per slice and string. The numbers let a walk check value

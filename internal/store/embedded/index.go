@@ -65,7 +65,7 @@ func newRecTree() *recTree {
 type tenant struct {
 	name    string
 	mu      sync.RWMutex
-	byID    map[string]*rec
+	byID    idIndex
 	ordered *recTree
 	types   map[uint32]*recTree
 	attrs   map[uint32]*recTree
@@ -91,7 +91,7 @@ func newTenant(name string, strings *interner) *tenant {
 	return &tenant{
 		name:    name,
 		strings: strings,
-		byID:    make(map[string]*rec),
+		byID:    newIDIndex(),
 		ordered: newRecTree(),
 		types:   make(map[uint32]*recTree),
 		attrs:   make(map[uint32]*recTree),
@@ -165,8 +165,8 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 // put inserts or updates the entity id with its body and index entries.
 // The caller holds t.mu.
 func (t *tenant) put(id string, b body) {
-	r, exists := t.byID[id]
-	if !exists {
+	r := t.byID.get(id)
+	if r == nil {
 		r = t.recs.get()
 		r.id = b.id()
 		t.ordered.Set(r)
@@ -174,10 +174,10 @@ func (t *tenant) put(id string, b body) {
 	old := r.body
 	t.dropGeo(r)
 	r.body = b
-	// The id moves to the new body (same text, so every order holds); the
-	// map's key is replaced too, so that the old body can be freed.
+	// The id moves to the new body (same text, so every order holds), and
+	// so does the index's entry, so that the old body can be freed.
 	r.id = b.id()
-	t.byID[r.id] = r
+	t.byID.set(r)
 	reindex(r, old.types(), b.types(), t.types)
 	reindex(r, old.attrs(), b.attrs(), t.attrs)
 	t.addGeo(r)
@@ -223,7 +223,7 @@ func eachGeoEntry(b *body, fn func(geoKey, *geoBox, bool)) {
 func (t *tenant) load(b body, ix *indexed) {
 	r := t.recs.get()
 	r.id, r.body = b.id(), b
-	t.byID[r.id] = r
+	t.byID.set(r)
 	t.ordered.Load(r)
 	for _, s := range r.types() {
 		treeFor(t.types, s).Load(r)
@@ -237,11 +237,11 @@ func (t *tenant) load(b body, ix *indexed) {
 
 // remove deletes the entity id from the tenant. The caller holds t.mu.
 func (t *tenant) remove(id string) {
-	r, ok := t.byID[id]
-	if !ok {
+	r := t.byID.get(id)
+	if r == nil {
 		return
 	}
-	delete(t.byID, id)
+	t.byID.delete(r)
 	t.ordered.Delete(r)
 	t.dropGeo(r)
 	t.revalue(r, r.data(), nil)
