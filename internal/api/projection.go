@@ -67,7 +67,11 @@ func (p *proj) depth() int {
 	return d
 }
 
-// parseProjection parses "a,b{c,d{e}}" (the grammar of pick and omit).
+// parseProjection parses "a,b{c,d{e}}" (the grammar of pick and omit). The
+// or-operator between members is a comma or a pipe (clause 4.21: "either a
+// comma or a pipe character can be used as alternative representations of
+// the or operator"), so "a|b{c|d}" is the same projection; neither can be
+// part of a member name (clause 4.6.2).
 func parseProjection(param, s string, ctx *jsonld.Context, omit bool) (*proj, error) {
 	p := &projParser{param: param, s: s, ctx: ctx, omit: omit}
 	out, err := p.list(0)
@@ -95,7 +99,7 @@ func (p *projParser) list(depth int) (*proj, error) {
 	out := &proj{omit: p.omit}
 	for {
 		start := p.i
-		for p.i < len(p.s) && !strings.ContainsRune(",{}", rune(p.s[p.i])) {
+		for p.i < len(p.s) && !strings.ContainsRune(",|{}", rune(p.s[p.i])) {
 			p.i++
 		}
 		name := strings.TrimSpace(p.s[start:p.i])
@@ -129,7 +133,7 @@ func (p *projParser) list(depth int) (*proj, error) {
 		if p.i >= len(p.s) || p.s[p.i] == '}' {
 			return out, nil
 		}
-		if p.s[p.i] != ',' {
+		if p.s[p.i] != ',' && p.s[p.i] != '|' {
 			return nil, problem.BadData("%s: unexpected %q at offset %d of %q", p.param, p.s[p.i], p.i, p.s)
 		}
 		p.i++

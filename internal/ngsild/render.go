@@ -453,9 +453,12 @@ func parseLangRanges(s string) []string {
 }
 
 // matchLang picks the entry of a languageMap for the language ranges
-// (clause 4.15): the first range matching a tag exactly or as a prefix
-// ("en" matches "en-GB"), else the "@none" entry, else the first tag in
-// sorted order.
+// (clause 4.15, tags compared case-insensitively as RFC 5646 has them): the
+// first range matching a tag exactly or as a prefix ("en" matches "en-GB"),
+// or, failing both, once truncated as the lookup of RFC 4647 clause 3.4 does
+// ("nl-BE" falls back to "nl", "zh-Hant-x-a" to "zh-Hant"); else the "@none"
+// entry, else the first tag in sorted order (clause 4.15: "it shall default
+// to any supported language").
 func matchLang(lm map[string]any, ranges []string) (string, any) {
 	var tags []string
 	sortedTags := func() []string {
@@ -482,6 +485,13 @@ func matchLang(lm map[string]any, ranges []string) (string, any) {
 				return t, lm[t]
 			}
 		}
+		for tr := truncateLangRange(rg); tr != ""; tr = truncateLangRange(tr) {
+			for _, t := range sortedTags() {
+				if strings.EqualFold(t, tr) {
+					return t, lm[t]
+				}
+			}
+		}
 	}
 	if v, ok := lm[NoneDataset]; ok {
 		return NoneDataset, v
@@ -490,6 +500,21 @@ func matchLang(lm map[string]any, ranges []string) (string, any) {
 		return t[0], lm[t[0]]
 	}
 	return NoneDataset, nil
+}
+
+// truncateLangRange drops the last subtag of a language range, and a
+// singleton subtag ("x", "u") left at its end (RFC 4647 clause 3.4); "" when
+// nothing is left.
+func truncateLangRange(rg string) string {
+	i := strings.LastIndexByte(rg, '-')
+	if i < 0 {
+		return ""
+	}
+	rg = rg[:i]
+	if j := strings.LastIndexByte(rg, '-'); j >= 0 && len(rg)-j == 2 {
+		rg = rg[:j]
+	}
+	return rg
 }
 
 // RenderFeature returns the GeoJSON representation of e (clause 4.5.17,
