@@ -149,6 +149,7 @@ type Dispatcher struct {
 
 	seq    atomic.Uint64 // the last outbox sequence number given out
 	stored atomic.Int64  // messages in the outbox
+	loaded int64         // messages the outbox held at Open (before any delivery)
 	bySub  sync.Map      // subscription -> *atomic.Int64: its messages in the outbox
 
 	del       chan delReq
@@ -213,6 +214,7 @@ func Open(opts Options) (*Dispatcher, error) {
 		return nil, fmt.Errorf("notify: load %s: %w", opts.Dir, err)
 	}
 	d.seq.Store(max(maxSeq, uint64(time.Now().UnixNano())))
+	d.loaded = d.stored.Load()
 	if opts.Registerer != nil {
 		if d.metrics, err = newMetrics(opts.Registerer, d); err != nil {
 			db.Close()

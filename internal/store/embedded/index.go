@@ -71,9 +71,11 @@ type tenant struct {
 	attrs   map[uint32]*recTree
 	geo     map[geoKey]*geoPart  // R-trees by attribute, entity type and shape
 	vals    map[uint32]*valIndex // value indexes by attribute symbol (values.go)
-	strings *interner            // shared by the store's tenants
-	stats   *stats               // counters behind Types and Attributes (stats.go)
-	recs    recs
+	// building holds the value indexes being built (valbuild.go).
+	building map[uint32]*valBuild
+	strings  *interner // shared by the store's tenants
+	stats    *stats    // counters behind Types and Attributes (stats.go)
+	recs     recs
 }
 
 // geoKey names one partition of a tenant's spatial index: the geometries
@@ -89,15 +91,16 @@ type geoKey struct {
 
 func newTenant(name string, strings *interner) *tenant {
 	return &tenant{
-		name:    name,
-		strings: strings,
-		byID:    newIDIndex(),
-		ordered: newRecTree(),
-		types:   make(map[uint32]*recTree),
-		attrs:   make(map[uint32]*recTree),
-		geo:     make(map[geoKey]*geoPart),
-		vals:    make(map[uint32]*valIndex),
-		stats:   newStats(),
+		name:     name,
+		strings:  strings,
+		byID:     newIDIndex(),
+		ordered:  newRecTree(),
+		types:    make(map[uint32]*recTree),
+		attrs:    make(map[uint32]*recTree),
+		geo:      make(map[geoKey]*geoPart),
+		vals:     make(map[uint32]*valIndex),
+		building: make(map[uint32]*valBuild),
+		stats:    newStats(),
 	}
 }
 
@@ -182,6 +185,9 @@ func (t *tenant) put(id string, b body) {
 	reindex(r, old.attrs(), b.attrs(), t.attrs)
 	t.addGeo(r)
 	t.revalue(r, old.data(), b.data())
+	if len(t.building) > 0 {
+		t.noteTouched(r)
+	}
 }
 
 // addGeo enters r's boxes in the partitions of its types.
@@ -247,6 +253,9 @@ func (t *tenant) remove(id string) {
 	t.revalue(r, r.data(), nil)
 	reindex(r, r.types(), nil, t.types)
 	reindex(r, r.attrs(), nil, t.attrs)
+	if len(t.building) > 0 {
+		t.noteTouched(r)
+	}
 	t.recs.put(r)
 }
 

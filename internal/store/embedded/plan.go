@@ -185,7 +185,7 @@ const (
 )
 
 // indexValues builds the value indexes the plan's conditions can use and
-// that do not exist yet (see tenant.indexValues). It takes t.mu.
+// that do not exist yet (see tenant.buildValues). It takes t.mu.
 func (p *plan) indexValues(t *tenant) {
 	missing := func() bool {
 		for i := range p.conds {
@@ -201,13 +201,11 @@ func (p *plan) indexValues(t *tenant) {
 	if !build {
 		return
 	}
-	t.mu.Lock()
 	for i := range p.conds {
-		if c := &p.conds[i]; c.indexed && t.attrs[c.sym] != nil {
-			t.indexValues(c.sym)
+		if c := &p.conds[i]; c.indexed {
+			t.buildValues(c.sym)
 		}
 	}
-	t.mu.Unlock()
 }
 
 // choose picks the cheapest source. The caller holds t.mu.

@@ -18,7 +18,7 @@ import (
 // the strings of at most maxIndexedString bytes, each paired with the
 // entity. They are derived from the entity's encoding (so they agree with
 // what a decoded entity offers to q), built the first time a query filters
-// on the attribute (tenant.indexValues) and maintained when groups are
+// on the attribute (tenant.buildValues, valbuild.go) and maintained when groups are
 // published. Nothing is kept per entity for them: the entries to remove are
 // read again from the entity's old encoding. (Every entity's numbers are
 // also in its body, for walks: body.go.)
@@ -478,32 +478,6 @@ func (t *tenant) revalue(r *rec, old, next []byte) {
 	}
 	t.dropValues(r, prev)
 	t.addValues(r, cur)
-}
-
-// indexValues builds the value index of attribute attr from the encodings
-// of the entities that have it, and keeps it from then on. The caller
-// holds t.mu for writing.
-//
-// Value indexes are built on demand: the first query with a value condition
-// on an attribute builds that attribute's index (a pass over its entities,
-// ~1 µs each, with the tenant locked), later writes maintain it. A store
-// thus spends memory and write time only on the attributes its queries
-// filter on; an index is not kept across restarts.
-func (t *tenant) indexValues(attr uint32) {
-	if t.vals[attr] != nil {
-		return
-	}
-	x := newValIndex()
-	t.vals[attr] = x
-	if tr := t.attrs[attr]; tr != nil {
-		only := func(a uint32) bool { return a == attr }
-		tr.Scan(func(r *rec) bool {
-			if keys, err := valuesOf(r.data(), only, true); err == nil { // an error cannot happen: the encoding was read when stored
-				t.addValues(r, keys)
-			}
-			return true
-		})
-	}
 }
 
 // count returns how many entries of x satisfy c (an upper bound of the
