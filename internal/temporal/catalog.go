@@ -478,24 +478,6 @@ func (c *catalog) hasTenant(tenant string) bool {
 	return ok
 }
 
-// entityCount returns the number of entities of every tenant.
-func (c *catalog) entityCount() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	n := 0
-	for _, t := range c.tenants {
-		n += len(t.byHash) + len(t.overflow)
-	}
-	return n
-}
-
-// tenantCount returns the number of tenants.
-func (c *catalog) tenantCount() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.tenants)
-}
-
 // allEntities returns every entity of every tenant (for retention).
 func (c *catalog) allEntities() []*entity {
 	c.mu.RLock()

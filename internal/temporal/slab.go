@@ -56,9 +56,6 @@ func (s *slab[T]) alloc() (uint32, *T) {
 	return i, s.at(i)
 }
 
-// len returns the number of slots handed out, slot 0 included.
-func (s *slab[T]) len() uint32 { return s.n }
-
 // arena holds strings in large byte chunks; a string added is never moved
 // or freed while the process runs. add is called under the owner's lock;
 // get is safe for a reference learned through the owner.
