@@ -529,8 +529,10 @@ type seriesRecord struct {
 	maxObs, lastT             int64
 }
 
+// decodeSeriesRecord decodes a series record; its strings alias v (the
+// catalog copies what it keeps).
 func decodeSeriesRecord(v []byte) (seriesRecord, error) {
-	r := &reader{b: v}
+	r := &reader{b: v, view: true}
 	var sr seriesRecord
 	if r.byte() != recordVersion {
 		return sr, errCorrupt
@@ -556,8 +558,10 @@ func entityRecord(types []string, created, modified, deleted int64) []byte {
 	return binary.AppendVarint(b, deleted)
 }
 
+// decodeEntityRecord decodes an entity record; its strings alias v (the
+// catalog copies what it keeps).
 func decodeEntityRecord(v []byte) (types []string, created, modified, deleted int64, err error) {
-	r := &reader{b: v}
+	r := &reader{b: v, view: true}
 	if r.byte() != recordVersion {
 		return nil, 0, 0, 0, errCorrupt
 	}

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -203,7 +204,8 @@ func (s *Store) load() error {
 			it.Close()
 			return fmt.Errorf("entity record %q: %w", it.Key(), err)
 		}
-		e := s.cat.getOrCreate(string(k[:i]), string(k[i+1:]))
+		// Views of the key: the catalog copies what it keeps.
+		e := s.cat.getOrCreate(unsafe.String(unsafe.SliceData(k), i), unsafe.String(unsafe.SliceData(k[i+1:]), len(k)-i-1))
 		e.types, e.created, e.modified, e.deleted = s.cat.typeList(types), created, modified, deleted
 		e.committed.Store(true)
 	}

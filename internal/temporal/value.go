@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/qala-city/qala/internal/ngsild"
 )
@@ -87,8 +88,9 @@ func appendStr(b []byte, s string) []byte {
 
 // reader decodes the binary forms; the first error sticks.
 type reader struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	view bool // str returns strings that alias b instead of copies
 }
 
 func (r *reader) fail() {
@@ -141,9 +143,12 @@ func (r *reader) count() int {
 
 func (r *reader) str() string {
 	n := r.count()
-	s := string(r.b[:n])
+	b := r.b[:n]
 	r.b = r.b[n:]
-	return s
+	if r.view && n > 0 {
+		return unsafe.String(&b[0], n)
+	}
+	return string(b)
 }
 
 func (r *reader) u64() uint64 {
