@@ -181,7 +181,13 @@ func TestRetryThenSuccess(t *testing.T) {
 	enqueue(t, d, msg(rc.srv.URL, "sub1"))
 	rc.waitDistinct(t, 1, 5*time.Second)
 	took := time.Since(start)
-	// The receiver has it; the dispatcher learns so when the response is in.
+	// The receiver has it; the dispatcher learns so when the response is
+	// in (and, the message being held in memory, the outbox never had it).
+	waitFor(t, "the final attempt to be reported", 5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempts) > 0 && attempts[len(attempts)-1].Final
+	})
 	waitFor(t, "the outbox to empty", 5*time.Second, func() bool { return d.stored.Load() == 0 })
 	// Two backoffs: 20..40 ms then 40..80 ms.
 	if took < 60*time.Millisecond {
