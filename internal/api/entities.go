@@ -140,12 +140,20 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 	if o.Attrs != nil && !hasAnyAttr(e, o.Attrs) {
 		return nil, problem.NotFound("entity %s has none of the attributes asked for", id)
 	}
+	// A client that prefers an earlier version gets the entity amended as
+	// clause 4.3.6.8 of v1.9 gives it, flagged 203 Non-Authoritative
+	// Information when that altered it.
+	altered := false
+	if c.hasVersion {
+		e = e.Clone()
+		altered = ngsild.Downgrade(e, c.version, ctx.CompactType)
+	}
 	if mt != mtJSON {
 		o.IncludeContext = contextValue(ctx)
 	}
 	if mt == mtGeo {
 		o.IncludeContext = geoContextValue(ctx)
-		return withContext(&response{body: ngsild.RenderFeature(e, o, gp)}, mt, ctx), nil
+		return amended(withContext(&response{body: ngsild.RenderFeature(e, o, gp)}, mt, ctx), altered), nil
 	}
 	j, err := c.joinOptions()
 	if err != nil {
@@ -171,10 +179,10 @@ func (a *API) retrieveEntity(c *call) (*response, error) {
 			for _, l := range ls {
 				list = append(list, ngsild.Render(l.e, withProj(sub, l.pick, l.omit)))
 			}
-			return withContext(&response{body: list}, mt, ctx), nil
+			return amended(withContext(&response{body: list}, mt, ctx), altered), nil
 		}
 	}
-	return withContext(&response{body: doc}, mt, ctx), nil
+	return amended(withContext(&response{body: doc}, mt, ctx), altered), nil
 }
 
 // typeFilter reads the optional "type" parameter of retrieve and delete: the

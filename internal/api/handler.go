@@ -32,6 +32,11 @@ type call struct {
 	params map[string]string
 	query  url.Values
 	tenant string
+	// version is the NGSI-LD version the client prefers (Prefer:
+	// ngsi-ld=<major.minor>, clause 4.3.6.8 of v1.9), hasVersion whether
+	// it gave one: a successful response says Preference-Applied.
+	version    ngsild.Version
+	hasVersion bool
 
 	pick, omit *proj // set by renderOptions
 }
@@ -108,6 +113,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = a.writeError(w, r, err, nil)
 		return
 	}
+	if c.hasVersion && resp != nil {
+		resp.setHeader("Preference-Applied", "ngsi-ld="+c.version.String())
+	}
 	status = a.writeResponse(w, r, c, resp)
 }
 
@@ -123,6 +131,7 @@ func (a *API) prepare(c *call) (*response, error) {
 		}
 	}
 	c.query = q
+	c.version, c.hasVersion = preferredVersion(c)
 	c.tenant = c.r.Header.Get(tenantHeader)
 	if c.tenant != "" {
 		if err := validTenant(c.tenant); err != nil {

@@ -164,6 +164,16 @@ func TestMalformedQueries(t *testing.T) {
 		// parameters
 		{name: "unknown parameter", path: "entities?type=Shop&colour=red", typ: "InvalidRequest", detail: []string{"colour"}},
 		{name: "csf", path: "entities?type=Shop&csf=a==1", status: 422, typ: "OperationNotSupported", detail: []string{"csf"}},
+		// A csf that is not syntactically valid is BadRequestData on every
+		// query (clauses 5.7.2.4 and 5.7.4.4: "the query, geo-query or context
+		// source filter are not syntactically valid"), even though a valid one
+		// is OperationNotSupported (ETSI TP 5741_01_05 of v1.9).
+		{name: "post csf", method: "POST", path: "entityOperations/query", body: `{"type": "Query", "entities": [{"type": "Shop"}], "csf": "a==1"}`, status: 422, typ: "OperationNotSupported", detail: []string{"csf"}},
+		{name: "post csf malformed", method: "POST", path: "entityOperations/query", body: `{"type": "Query", "entities": [{"type": "Shop"}], "csf": "))bad(("}`, detail: []string{"csf: not a valid context source filter"}},
+		{name: "post csf not a string", method: "POST", path: "entityOperations/query", body: `{"type": "Query", "entities": [{"type": "Shop"}], "csf": 5}`, detail: []string{"csf must be a string"}},
+		{name: "temporal csf", path: "temporal/entities?type=Shop&timerel=after&timeAt=2020-01-01T00:00:00Z&csf=a==1", status: 422, typ: "OperationNotSupported", detail: []string{"csf"}},
+		{name: "temporal csf malformed", path: "temporal/entities?type=Shop&timerel=after&timeAt=2020-01-01T00:00:00Z&csf=))bad((", detail: []string{"csf: not a valid context source filter"}},
+		{name: "temporal post csf malformed", method: "POST", path: "temporal/entityOperations/query", body: `{"type": "Query", "entities": [{"type": "Shop"}], "temporalQ": {"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}, "csf": "))bad(("}`, detail: []string{"csf: not a valid context source filter"}},
 
 		// POST /entityOperations/query (clause 5.2.23, 6.23.3.1)
 		{name: "post not a Query", method: "POST", path: "entityOperations/query", body: `{"type": "Subscription"}`, detail: []string{`type "Query"`}},

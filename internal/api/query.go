@@ -39,10 +39,7 @@ func (a *API) queryEntities(c *call) (*response, error) {
 	}
 	sel.Resolve = c.resolver()
 	if v, ok := c.query["csf"]; ok {
-		if _, err := query.ParseQ(v[0], ctx); err != nil {
-			return nil, problem.BadData("csf: not a valid context source filter (clause 4.9 syntax): %s", problem.As(err).Detail)
-		}
-		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
+		return nil, csfUnsupported(v[0], ctx)
 	}
 	local, err := boolParam(c, "local")
 	if err != nil {
@@ -362,3 +359,21 @@ func geoBox(q *store.Query, g *query.GeoQuery) {
 
 // geoSlack is the margin of geoBox, in degrees (~0.1 mm).
 const geoSlack = 1e-9
+
+// csfUnsupported is the answer to a context source filter (csf), which
+// applies to federation, which Qala does not offer yet: a csf that is not
+// syntactically valid (clause 4.9 syntax) is BadRequestData, as clauses
+// 5.7.2.4 and 5.7.4.4 require of Query Entities and Query Temporal Evolution
+// of Entities before anything else is done; a valid one is
+// OperationNotSupported. raw is the csf as given: a string, or anything else
+// from a JSON body.
+func csfUnsupported(raw any, ctx *jsonld.Context) error {
+	s, ok := raw.(string)
+	if !ok {
+		return problem.BadData("csf must be a string")
+	}
+	if _, err := query.ParseQ(s, ctx); err != nil {
+		return problem.BadData("csf: not a valid context source filter (clause 4.9 syntax): %s", problem.As(err).Detail)
+	}
+	return problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
+}

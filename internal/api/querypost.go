@@ -64,8 +64,8 @@ func (a *API) queryPost(c *call) (*response, error) {
 	if _, ok := doc["temporalQ"]; ok {
 		return nil, problem.BadData("temporalQ belongs to Query Temporal Evolution of Entities only (Table 5.2.23-1), not to Query Entities")
 	}
-	if _, ok := doc["csf"]; ok {
-		return nil, problem.New(problem.OperationNotSupported, "csf is not supported in entity queries yet")
+	if v, ok := doc["csf"]; ok {
+		return nil, csfUnsupported(v, ctx)
 	}
 	common, err := query.Parse(shared, ctx)
 	if err != nil {

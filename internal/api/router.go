@@ -62,8 +62,16 @@ func (rt *router) match(r *http.Request) (*route, map[string]string, []string, e
 		return ro, params, nil, nil
 	}
 	// An empty entity id ("/entities/" with PUT or PATCH, "/entities//attrs/x")
-	// is a bad request rather than a missing resource.
+	// is a bad request rather than a missing resource. But DELETE on a
+	// collection URL that ends in the slash ("/temporal/entities/",
+	// "/subscriptions/") addresses the collection, which has no DELETE:
+	// MethodNotAllowed, as for the collection without the slash (ETSI TPs
+	// 009_02_01, 032_01_01; "/entities/" is Purge Entities).
+	collectionDelete := r.Method == http.MethodDelete && len(allowed) > 0 && len(segs) > len(trimmed)
 	for _, ro := range rt.routes {
+		if collectionDelete {
+			break
+		}
 		if ro.method == r.Method && len(ro.segs) == len(segs) {
 			if p, ok := matchSegsEmpty(ro.segs, segs); ok {
 				return nil, nil, nil, problem.BadData("the %s in the path is empty", p)

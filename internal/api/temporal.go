@@ -485,7 +485,7 @@ func parseScopeInstances(v any) ([]*ngsild.Attr, error) {
 		a := &ngsild.Attr{Type: ngsild.Property, Value: scopes}
 		if raw, ok := m["observedAt"]; ok {
 			str, _ := raw.(string)
-			t, err := ngsild.ParseDateTime(str)
+			t, err := ngsild.ParseUTCDateTime(str)
 			if err != nil {
 				return nil, problem.BadData("scope: observedAt %v is not a DateTime", raw)
 			}

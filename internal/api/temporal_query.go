@@ -285,8 +285,8 @@ func (a *API) queryTemporal(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := c.query["csf"]; ok {
-		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
+	if v, ok := c.query["csf"]; ok {
+		return nil, csfUnsupported(v[0], req.ctx)
 	}
 	if err := noLinkedEntities(c.query.Get("q")); err != nil {
 		return nil, err
@@ -491,8 +491,8 @@ func (a *API) queryTemporalPost(c *call) (*response, error) {
 	if t, ok := doc["type"]; ok && t != "Query" {
 		return nil, problem.BadData("the body must be a Query (type \"Query\"), not %v", t)
 	}
-	if _, ok := doc["csf"]; ok {
-		return nil, problem.New(problem.OperationNotSupported, "csf (context source filter) applies to federation, which Qala does not offer yet")
+	if v, ok := doc["csf"]; ok {
+		return nil, csfUnsupported(v, bctx)
 	}
 	str := func(m map[string]any, k string) (string, error) {
 		switch v := m[k].(type) {

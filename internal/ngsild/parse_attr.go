@@ -330,7 +330,7 @@ func (p *bodyParser) members(name string, a *Attr, m map[string]any, keys []stri
 			if !ok {
 				return problem.BadData("attribute %q: observedAt must be a DateTime string, got %s", name, parseKind(v))
 			}
-			t, perr := ParseDateTime(s)
+			t, perr := ParseUTCDateTime(s)
 			if perr != nil {
 				return problem.BadData("attribute %q: observedAt: %v", name, perr)
 			}

@@ -387,7 +387,10 @@ func objectList(o any) any {
 
 // simplified renders an attribute in the simplified representation (clause
 // 4.5.4): the value of a Property or GeoProperty, the object of a
-// Relationship, and a one-member object naming the kind for the others.
+// Relationship, the bare ordered array of a ListProperty's values or of a
+// ListRelationship's object URIs (its examples 14 and 16 in v1.9.1), and a
+// one-member object naming the kind for LanguageProperty, VocabProperty and
+// JsonProperty ({"languageMap": …}, {"vocab": …}, {"json": …}).
 func (r *renderer) simplified(a *Attr) any {
 	switch a.Type {
 	case Relationship:
@@ -403,11 +406,35 @@ func (r *renderer) simplified(a *Attr) any {
 	case JsonProperty:
 		return Doc{{"json", a.Value}}
 	case ListProperty:
-		return Doc{{"valueList", a.Value}}
+		return a.Value
 	case ListRelationship:
-		return Doc{{"objectList", objectList(a.Object)}}
+		return objectURIs(a.Object)
 	}
 	return a.Value
+}
+
+// objectURIs returns the targets of a ListRelationship as bare URIs, without
+// the {"object": …} wraps a stored objectList may hold.
+func objectURIs(o any) any {
+	list, ok := o.([]any)
+	if !ok {
+		return o
+	}
+	bare := make([]any, len(list))
+	for i, e := range list {
+		bare[i] = e
+		switch w := e.(type) {
+		case Doc:
+			if len(w) == 1 && w[0].Key == "object" {
+				bare[i] = w[0].Value
+			}
+		case map[string]any:
+			if v, ok := w["object"]; ok && len(w) == 1 {
+				bare[i] = v
+			}
+		}
+	}
+	return bare
 }
 
 // parseLangRanges parses a lang parameter ("fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5")

@@ -52,25 +52,5 @@ func TemporalValuesKey(k AttrType) string {
 // in the best language.
 func TemporalValue(a *Attr, o RenderOptions) any {
 	r := newRenderer(&o)
-	v := r.simplified(a)
-	if a.Type != ListProperty && a.Type != ListRelationship {
-		return v
-	}
-	d, ok := v.(Doc)
-	if !ok || len(d) != 1 {
-		return v
-	}
-	list, ok := d[0].Value.([]any)
-	if !ok || a.Type == ListProperty {
-		return d[0].Value
-	}
-	// The objects of a ListRelationship, without their {"object": …} wraps.
-	bare := make([]any, len(list))
-	for i, e := range list {
-		bare[i] = e
-		if w, ok := e.(Doc); ok && len(w) == 1 && w[0].Key == "object" {
-			bare[i] = w[0].Value
-		}
-	}
-	return bare
+	return r.simplified(a)
 }

@@ -118,10 +118,31 @@ func parseFirstIn(s string, set *[256]bool) int {
 	return -1
 }
 
-// ParseDateTime parses an NGSI-LD DateTime (clause 4.6.3): ISO 8601 in the
-// profile of RFC 3339 with optional fractional seconds and "Z" or a numeric
-// offset. A time without offset, which some devices send, is taken as UTC.
-// The result is in UTC.
+// ParseUTCDateTime parses a DateTime as clause 4.6.3 defines it, the form
+// of the Temporal Properties (observedAt) and of the temporal query's timeAt
+// and endTimeAt: YYYY-MM-DDThh:mm:ss with optional fractional seconds (a
+// decimal point or, in requests, a comma) and the trailing "Z": "the
+// trailing timestamp component ... shall always be equal to the character
+// Z. Therefore, all timestamps shall be expressed in UTC", and "the string
+// shall not contain expressions of the difference between local time and
+// UTC". A numeric offset or a missing zone is an error.
+func ParseUTCDateTime(s string) (time.Time, error) {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' {
+		return time.Time{}, fmt.Errorf("%q is not a UTC DateTime such as 2026-01-02T15:04:05Z (clause 4.6.3: no offset, the zone is always \"Z\")", s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a UTC DateTime such as 2026-01-02T15:04:05Z", s)
+	}
+	return t.UTC(), nil
+}
+
+// ParseDateTime parses a string value that may be a DateTime, leniently:
+// ISO 8601 in the profile of RFC 3339 with optional fractional seconds and
+// "Z" or a numeric offset; a time without offset, which some devices send,
+// is taken as UTC. The result is in UTC. It classifies Property values;
+// the Temporal Properties and the temporal query's times go through the
+// strict ParseUTCDateTime.
 func ParseDateTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {

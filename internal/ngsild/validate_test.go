@@ -71,6 +71,31 @@ func TestValidateScope(t *testing.T) {
 	}
 }
 
+// TestParseUTCDateTime checks the DateTime of clause 4.6.3: the zone is
+// always "Z", fractional seconds take a decimal point or a comma.
+func TestParseUTCDateTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-11-22T07:00:00Z", time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)},
+		{"2026-11-22T07:00:00.123456Z", time.Date(2026, 11, 22, 7, 0, 0, 123456e3, time.UTC)},
+		{"2026-11-22T07:00:00,5Z", time.Date(2026, 11, 22, 7, 0, 0, 5e8, time.UTC)},
+	}
+	for _, tt := range tests {
+		got, err := ParseUTCDateTime(tt.in)
+		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("ParseUTCDateTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, s := range []string{"", "Z", "2026-11-22T12:00:00+05:00", "2026-11-22T07:00:00+00:00", "2026-11-22T07:00:00",
+		"2026-11-22T07:00:00z", "2026-11-22Z", "2026-11-22T07:00Z", "2026-13-01T00:00:00Z", "2026-11-22 07:00:00Z"} {
+		if _, err := ParseUTCDateTime(s); err == nil {
+			t.Errorf("ParseUTCDateTime(%q) accepted", s)
+		}
+	}
+}
+
 func TestParseDateTime(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -150,7 +150,7 @@ func ParseQuery(p Params) (Query, error) {
 
 // parseTime parses a DateTime parameter into Unix milliseconds.
 func parseTime(name, s string) (int64, error) {
-	t, err := ngsild.ParseDateTime(s)
+	t, err := ngsild.ParseUTCDateTime(s)
 	if err != nil {
 		return 0, problem.BadData("%s: %v", name, err)
 	}
