@@ -301,6 +301,9 @@ func (q *queue) finish(it *item, status int, err error) {
 	d := q.d
 	now := time.Now()
 	if err == nil {
+		// Reported before it is settled: an Enqueue waiting for the
+		// delivery returns once the attempt is on record.
+		d.report(it, q.label, true, status, nil, true, now)
 		q.mu.Lock()
 		q.inflight--
 		recovered := q.failures > 0
@@ -312,7 +315,6 @@ func (q *queue) finish(it *item, status int, err error) {
 		}
 		del := q.settle(it)
 		q.mu.Unlock()
-		d.report(it, q.label, true, status, nil, true, now)
 		if del {
 			d.del <- delReq{q: q, seq: it.seq, sub: it.msg.Subscription}
 		}
