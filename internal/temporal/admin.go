@@ -86,7 +86,7 @@ func (s *Store) adminStatus() adminStatus {
 	s.cat.mu.RLock()
 	st.Stats.Tenants = len(s.cat.tenants)
 	for _, t := range s.cat.tenants {
-		st.Stats.Entities += len(t.byHash) + len(t.overflow)
+		st.Stats.Entities += t.ents.Len()
 	}
 	st.Stats.Series = s.cat.nseries
 	s.cat.mu.RUnlock()

@@ -2,13 +2,13 @@ package temporal
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/qala-city/qala/internal/idmap"
 	"github.com/qala-city/qala/internal/ngsild"
 )
 
@@ -31,17 +31,16 @@ import (
 // catalog.mu. Readers never take wmu; they read what they need of a series
 // atomically (series.state).
 type catalog struct {
-	mu         sync.RWMutex
-	tenants    map[string]*tenantCat
-	tenantList slab[tenantRef] // by tenant slot
-	nseries    int             // series in the catalog
-	nextSeries uint64
-	seed       maphash.Seed
-	hashOf     func(string) uint64 // tests force collisions with it; nil: maphash
+	mu          sync.RWMutex
+	tenants     map[string]*tenantCat
+	tenantNames slab[string] // by tenant slot
+	nseries     int          // series in the catalog
+	nextSeries  uint64
+	hashOf      func(string) uint64 // tests force id hash collisions with it (idmap.Map.HashOf)
 
 	ents   slab[entity]
 	series slab[series]
-	strs   arena // entity ids, tenant names
+	idText arena // entity ids
 
 	names     map[sKey]uint32 // interned series names → slot in nameList
 	nameList  slab[sKey]
@@ -49,16 +48,11 @@ type catalog struct {
 	typeSlab  slab[[]string]
 }
 
-type tenantRef struct{ name strRef }
-
 type tenantCat struct {
-	name string
-	slot uint32
-	// byHash finds an entity slot by the hash of its id; ids whose hash
-	// another id took first are in overflow.
-	byHash   map[uint64]uint32
-	overflow map[string]uint32
-	sorted   []uint32 // entity slots in order of id; nil when stale
+	name   string
+	slot   uint32
+	ents   *idmap.Map[uint32] // entity slots by id
+	sorted []uint32           // entity slots in order of id; nil when stale
 }
 
 // sKey names a series within its entity.
@@ -149,7 +143,6 @@ func newCatalog() *catalog {
 	return &catalog{
 		tenants:    map[string]*tenantCat{},
 		nextSeries: 1,
-		seed:       maphash.MakeSeed(),
 		names:      map[sKey]uint32{},
 		typeLists:  map[string]uint32{},
 	}
@@ -167,10 +160,10 @@ func (c *catalog) entOf(x *series) *entity { return c.ents.at(x.ent) }
 func (c *catalog) nameOf(x *series) sKey { return *c.nameList.at(x.name) }
 
 // idOf returns the id of an entity.
-func (c *catalog) idOf(e *entity) string { return c.strs.get(e.id) }
+func (c *catalog) idOf(e *entity) string { return c.idText.get(e.id) }
 
 // tenantOf returns the tenant of an entity.
-func (c *catalog) tenantOf(e *entity) string { return c.strs.get(c.tenantList.at(e.tenant).name) }
+func (c *catalog) tenantOf(e *entity) string { return *c.tenantNames.at(e.tenant) }
 
 // typesOf returns the types of an entity (not to be modified). e.mu is held.
 func (c *catalog) typesOf(e *entity) []string {
@@ -191,17 +184,12 @@ func (c *catalog) list(e *entity) []*series {
 	return out
 }
 
-// find returns the entity's series k, or nil. e.mu is held.
+// find returns the entity's series k, or nil. e.mu is held (catalog.mu
+// need not be: the write path calls it for every series it writes).
 func (c *catalog) find(e *entity, k sKey) *series {
-	c.mu.RLock()
-	n, ok := c.names[k]
-	c.mu.RUnlock()
-	if !ok {
-		return nil
-	}
 	for i := e.first; i != 0; {
 		x := c.series.at(i)
-		if x.name == n {
+		if c.nameOf(x) == k {
 			return x
 		}
 		i = x.next
@@ -311,21 +299,9 @@ func (c *catalog) seriesCount() int {
 	return c.nseries
 }
 
-func (c *catalog) hash(id string) uint64 {
-	if c.hashOf != nil {
-		return c.hashOf(id)
-	}
-	return maphash.String(c.seed, id)
-}
-
 // lookup returns the tenant's entity id, or nil. c.mu is held.
 func (c *catalog) lookup(t *tenantCat, id string) *entity {
-	if slot, ok := t.byHash[c.hash(id)]; ok {
-		if e := c.ents.at(slot); c.idOf(e) == id {
-			return e
-		}
-	}
-	if slot, ok := t.overflow[id]; ok {
+	if slot := t.ents.Get(id); slot != 0 {
 		return c.ents.at(slot)
 	}
 	return nil
@@ -352,22 +328,18 @@ func (c *catalog) getOrCreate(tenant, id string) *entity {
 	defer c.mu.Unlock()
 	t := c.tenants[tenant]
 	if t == nil {
-		slot, ref := c.tenantList.alloc()
-		ref.name = c.strs.add(tenant)
-		t = &tenantCat{name: strings.Clone(tenant), slot: slot, byHash: map[uint64]uint32{}, overflow: map[string]uint32{}}
+		slot, name := c.tenantNames.alloc()
+		*name = strings.Clone(tenant)
+		t = &tenantCat{name: *name, slot: slot, ents: idmap.New(func(slot uint32) string { return c.idOf(c.ents.at(slot)) })}
+		t.ents.HashOf = c.hashOf
 		c.tenants[t.name] = t
 	}
 	if e := c.lookup(t, id); e != nil {
 		return e
 	}
 	slot, e := c.ents.alloc()
-	e.slot, e.tenant, e.id, e.dropBefore = slot, t.slot, c.strs.add(id), math.MinInt64
-	h := c.hash(id)
-	if _, taken := t.byHash[h]; taken {
-		t.overflow[strings.Clone(id)] = slot
-	} else {
-		t.byHash[h] = slot
-	}
+	e.slot, e.tenant, e.id, e.dropBefore = slot, t.slot, c.idText.add(id), math.MinInt64
+	t.ents.Set(slot)
 	t.sorted = nil
 	return e
 }
@@ -378,15 +350,10 @@ func (c *catalog) forget(e *entity) {
 	if t == nil {
 		return
 	}
-	id := c.idOf(e)
-	h := c.hash(id)
-	if slot, ok := t.byHash[h]; ok && slot == e.slot {
-		delete(t.byHash, h)
-	} else if slot, ok := t.overflow[id]; ok && slot == e.slot {
-		delete(t.overflow, id)
-	} else {
+	if t.ents.Get(c.idOf(e)) != e.slot {
 		return
 	}
+	t.ents.Delete(e.slot)
 	t.sorted = nil
 }
 
@@ -450,13 +417,7 @@ func (c *catalog) ids(tenant string) []string {
 		return nil
 	}
 	if t.sorted == nil {
-		t.sorted = make([]uint32, 0, len(t.byHash)+len(t.overflow))
-		for _, slot := range t.byHash {
-			t.sorted = append(t.sorted, slot)
-		}
-		for _, slot := range t.overflow {
-			t.sorted = append(t.sorted, slot)
-		}
+		t.sorted = slices.AppendSeq(make([]uint32, 0, t.ents.Len()), t.ents.All())
 		slices.SortFunc(t.sorted, func(a, b uint32) int {
 			return strings.Compare(c.idOf(c.ents.at(a)), c.idOf(c.ents.at(b)))
 		})
@@ -484,10 +445,7 @@ func (c *catalog) allEntities() []*entity {
 	defer c.mu.RUnlock()
 	var out []*entity
 	for _, t := range c.tenants {
-		for _, slot := range t.byHash {
-			out = append(out, c.ents.at(slot))
-		}
-		for _, slot := range t.overflow {
+		for slot := range t.ents.All() {
 			out = append(out, c.ents.at(slot))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/btree"
 
 	"github.com/qala-city/qala/internal/geo"
+	"github.com/qala-city/qala/internal/idmap"
 	"github.com/qala-city/qala/internal/ngsild"
 )
 
@@ -65,7 +66,7 @@ func newRecTree() *recTree {
 type tenant struct {
 	name    string
 	mu      sync.RWMutex
-	byID    idIndex
+	byID    *idmap.Map[*rec] // by id, without a pointer to every id (idmap)
 	ordered *recTree
 	types   map[uint32]*recTree
 	attrs   map[uint32]*recTree
@@ -93,7 +94,7 @@ func newTenant(name string, strings *interner) *tenant {
 	return &tenant{
 		name:     name,
 		strings:  strings,
-		byID:     newIDIndex(),
+		byID:     idmap.New(func(r *rec) string { return r.id }),
 		ordered:  newRecTree(),
 		types:    make(map[uint32]*recTree),
 		attrs:    make(map[uint32]*recTree),
@@ -168,7 +169,7 @@ func indexKeys(syms *symbols, ent *ngsild.Entity) indexed {
 // put inserts or updates the entity id with its body and index entries.
 // The caller holds t.mu.
 func (t *tenant) put(id string, b body) {
-	r := t.byID.get(id)
+	r := t.byID.Get(id)
 	if r == nil {
 		r = t.recs.get()
 		r.id = b.id()
@@ -180,7 +181,7 @@ func (t *tenant) put(id string, b body) {
 	// The id moves to the new body (same text, so every order holds), and
 	// so does the index's entry, so that the old body can be freed.
 	r.id = b.id()
-	t.byID.set(r)
+	t.byID.Set(r)
 	reindex(r, old.types(), b.types(), t.types)
 	reindex(r, old.attrs(), b.attrs(), t.attrs)
 	t.addGeo(r)
@@ -229,7 +230,7 @@ func eachGeoEntry(b *body, fn func(geoKey, *geoBox, bool)) {
 func (t *tenant) load(b body, ix *indexed) {
 	r := t.recs.get()
 	r.id, r.body = b.id(), b
-	t.byID.set(r)
+	t.byID.Set(r)
 	t.ordered.Load(r)
 	for _, s := range r.types() {
 		treeFor(t.types, s).Load(r)
@@ -243,11 +244,11 @@ func (t *tenant) load(b body, ix *indexed) {
 
 // remove deletes the entity id from the tenant. The caller holds t.mu.
 func (t *tenant) remove(id string) {
-	r := t.byID.get(id)
+	r := t.byID.Get(id)
 	if r == nil {
 		return
 	}
-	t.byID.delete(r)
+	t.byID.Delete(r)
 	t.ordered.Delete(r)
 	t.dropGeo(r)
 	t.revalue(r, r.data(), nil)

@@ -199,7 +199,7 @@ func (w *walk) next(t *tenant) ([]cand, int, bool) {
 		for len(w.ids) > 0 && len(cs) < n {
 			id := w.ids[0]
 			w.ids = w.ids[1:]
-			if r := t.byID.get(id); r != nil {
+			if r := t.byID.Get(id); r != nil {
 				add(r)
 			}
 		}

@@ -448,7 +448,7 @@ func (s *Store) published(tenantName, id string) (*ngsild.Entity, []byte, error)
 		return nil, nil, nil
 	}
 	t.mu.RLock()
-	r := t.byID.get(id)
+	r := t.byID.Get(id)
 	var data []byte
 	if r != nil {
 		data = r.data()
@@ -582,7 +582,7 @@ func (s *Store) get(ctx context.Context, tenantName, id string) (*ngsild.Entity,
 		return nil, store.ErrNoTenant
 	}
 	t.mu.RLock()
-	r := t.byID.get(id)
+	r := t.byID.Get(id)
 	var data []byte
 	if r != nil {
 		data = r.data()
@@ -625,7 +625,7 @@ func (s *Store) Count(ctx context.Context) map[string]int {
 	counts := make(map[string]int, len(ts))
 	for _, t := range ts {
 		t.mu.RLock()
-		counts[t.name] = t.byID.len()
+		counts[t.name] = t.byID.Len()
 		t.mu.RUnlock()
 	}
 	return counts

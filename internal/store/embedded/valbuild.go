@@ -167,7 +167,7 @@ func (e *valEntries) retouch(t *tenant, touched map[*rec]struct{}, only func(uin
 	}
 	var now valEntries
 	for r := range touched {
-		if r.id == "" || t.byID.get(r.id) != r {
+		if r.id == "" || t.byID.Get(r.id) != r {
 			continue // removed (and perhaps reused, then touched again)
 		}
 		if keys, err := valuesOf(r.data(), only, true); err == nil {

@@ -109,7 +109,7 @@ func TestValueIndexBuiltAcrossWrites(t *testing.T) {
 		slices.SortFunc(want.strs, cmpStrBuild)
 		var got valEntries
 		x.nums.Scan(func(e numEnt) bool {
-			if tn.byID.get(e.r.id) != e.r {
+			if tn.byID.Get(e.r.id) != e.r {
 				t.Errorf("%s: the index holds a rec not in the tenant (%q)", attr, e.r.id)
 			}
 			got.nums = append(got.nums, numBuild{e.v, e.r.id, e.r})
