@@ -304,33 +304,7 @@ func TestPlannerAgreesWithBruteForce(t *testing.T) {
 	if _, err := s.Write(ctx, "", changes); err != nil {
 		t.Fatal(err)
 	}
-	check := func(round string, queries int) {
-		t.Helper()
-		all := make([]*ngsild.Entity, 0, len(live))
-		for _, id := range slices.Sorted(mapKeys(live)) {
-			e, err := s.Get(ctx, "", id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			all = append(all, e)
-		}
-		for i := range queries {
-			q := genQuery(rng, n)
-			want := bruteForce(all, q)
-			res, err := s.Query(ctx, "", q)
-			if err != nil {
-				t.Fatalf("%s query %d: %v", round, i, err)
-			}
-			page := want[min(q.Offset, len(want)):]
-			page = page[:min(q.Limit, len(page))]
-			if d := cmp.Diff(page, entityIDs(res.Entities), cmpopts.EquateEmpty()); d != "" {
-				t.Fatalf("%s query %d %s (-brute force +store):\n%s", round, i, describe(q), d)
-			}
-			if q.Count && res.Count != len(want) {
-				t.Fatalf("%s query %d %s: count %d, brute force %d", round, i, describe(q), res.Count, len(want))
-			}
-		}
-	}
+	check := func(round string, queries int) { checkQueries(t, s, live, rng, n, round, queries) }
 	check("fresh", 1500)
 	// Updates that change values, types and geometries, and deletes.
 	changes = changes[:0]
@@ -353,6 +327,37 @@ func TestPlannerAgreesWithBruteForce(t *testing.T) {
 	s.Close()
 	s = openTest(t, dir, true)
 	check("reopened", 1000)
+}
+
+// checkQueries compares the store's answers to queries random queries
+// (over ids up to n) with a brute-force evaluation over live.
+func checkQueries(t *testing.T, s *Store, live map[string]*ngsild.Entity, rng *rand.Rand, n int, round string, queries int) {
+	t.Helper()
+	ctx := context.Background()
+	all := make([]*ngsild.Entity, 0, len(live))
+	for _, id := range slices.Sorted(mapKeys(live)) {
+		e, err := s.Get(ctx, "", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, e)
+	}
+	for i := range queries {
+		q := genQuery(rng, n)
+		want := bruteForce(all, q)
+		res, err := s.Query(ctx, "", q)
+		if err != nil {
+			t.Fatalf("%s query %d: %v", round, i, err)
+		}
+		page := want[min(q.Offset, len(want)):]
+		page = page[:min(q.Limit, len(page))]
+		if d := cmp.Diff(page, entityIDs(res.Entities), cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("%s query %d %s (-brute force +store):\n%s", round, i, describe(q), d)
+		}
+		if q.Count && res.Count != len(want) {
+			t.Fatalf("%s query %d %s: count %d, brute force %d", round, i, describe(q), res.Count, len(want))
+		}
+	}
 }
 
 // pointsOnly makes every fourth entity one of type P located by a point:

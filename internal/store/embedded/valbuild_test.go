@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/qala-city/qala/internal/ngsild"
 	"github.com/qala-city/qala/internal/store"
@@ -131,25 +130,5 @@ func TestValueIndexBuiltAcrossWrites(t *testing.T) {
 	}
 	tn.mu.RUnlock()
 
-	all := make([]*ngsild.Entity, 0, len(live))
-	for _, id := range slices.Sorted(mapKeys(live)) {
-		e, err := s.Get(ctx, "", id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, e)
-	}
-	for i := range 500 {
-		q := genQuery(rng, next)
-		want := bruteForce(all, q)
-		res, err := s.Query(ctx, "", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		page := want[min(q.Offset, len(want)):]
-		page = page[:min(q.Limit, len(page))]
-		if d := cmp.Diff(page, entityIDs(res.Entities), cmpopts.EquateEmpty()); d != "" {
-			t.Fatalf("query %d %s (-brute force +store):\n%s", i, describe(q), d)
-		}
-	}
+	checkQueries(t, s, live, rng, next, "after the builds", 500)
 }
